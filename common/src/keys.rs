@@ -1,0 +1,81 @@
+//! Names of every Redis stream, group and key, in one place. All keys of a deployment share
+//! the hash tag `{prefix}`, so multi-key scripts run unchanged on a Redis Cluster.
+
+/// Consumer group of the crawler workers on the jobs stream.
+pub const CRAWLERS_GROUP: &str = "crawlers";
+/// Consumer group of the updater workers on the results stream.
+pub const UPDATERS_GROUP: &str = "updaters";
+
+/// The keys of one deployment, derived from its stream prefix (default `ek`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    tag: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self { tag: format!("{{{prefix}}}") }
+    }
+
+    /// List and item jobs, read by the `crawlers` group.
+    pub fn jobs(&self) -> String {
+        format!("{}:jobs", self.tag)
+    }
+
+    /// Crawl results, read by the `updaters` group.
+    pub fn results(&self) -> String {
+        format!("{}:results", self.tag)
+    }
+
+    /// Jobs and results that could not be processed, with the reason.
+    pub fn dead(&self) -> String {
+        format!("{}:dead", self.tag)
+    }
+
+    /// Hash describing the current run (id, start, config hash, state).
+    pub fn run(&self) -> String {
+        format!("{}:run", self.tag)
+    }
+
+    /// Hash of the counters of one run (enqueued, done, dead per job kind).
+    pub fn run_counters(&self, run_id: &str) -> String {
+        format!("{}:run:{run_id}:counters", self.tag)
+    }
+
+    /// Set of pcodes that already got an item job in one run.
+    pub fn run_items_seen(&self, run_id: &str) -> String {
+        format!("{}:run:{run_id}:items", self.tag)
+    }
+
+    /// Set of list pages (category, filter, page) already enqueued in one run.
+    pub fn run_pages_seen(&self, run_id: &str) -> String {
+        format!("{}:run:{run_id}:pages", self.tag)
+    }
+
+    /// Shared request budget (GCRA state) of all crawler replicas.
+    pub fn rate_limit(&self) -> String {
+        format!("{}:ratelimit", self.tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_carries_the_same_hash_tag() {
+        let keys = Keys::new("ek");
+        for key in [
+            keys.jobs(),
+            keys.results(),
+            keys.dead(),
+            keys.run(),
+            keys.run_counters("r1"),
+            keys.run_items_seen("r1"),
+            keys.run_pages_seen("r1"),
+            keys.rate_limit(),
+        ] {
+            assert!(key.starts_with("{ek}:"), "{key}");
+        }
+    }
+}

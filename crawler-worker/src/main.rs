@@ -1,0 +1,3 @@
+//! crawler-worker.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! producer.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! updater-worker.
+
+fn main() {}
