@@ -77,6 +77,16 @@ def is_placeholder(value):
     return bool(PLACEHOLDER_WORDS.search(v))
 
 
+def looks_secret(value):
+    """A literal after `password:` or `-a` is judged a secret only if it looks like one (at least
+    8 characters with a digit, or 12 with mixed case), so prose such as `password: see below`
+    in a message or a document does not trip the scan."""
+    v = value.strip().strip("\"'`").rstrip(",;)")
+    if len(v) < 8 or " " in v:
+        return False
+    return bool(re.search(r"[0-9]", v)) or (len(v) >= 12 and re.search(r"[a-z]", v) and re.search(r"[A-Z]", v))
+
+
 def is_config_like(path):
     base = os.path.basename(path)
     ext = os.path.splitext(base)[1]
@@ -95,7 +105,7 @@ def scan_line(path, line, config_like):
         if not is_placeholder(password) and not LOCAL_HOSTS.match(host):
             found.append(f"credentialed URL {scheme}://…:…@{host}")
     for m in CLI_SECRET.finditer(line):
-        if not is_placeholder(m.group("val")):
+        if not is_placeholder(m.group("val")) and looks_secret(m.group("val")):
             found.append("password on a command line")
     if config_like:
         for m in ASSIGN.finditer(line):
@@ -104,7 +114,7 @@ def scan_line(path, line, config_like):
             # or a value that is a reference is not a secret value.
             if key.lower().endswith(("ref", "refs", "_file", "file", "name", "names", "path")):
                 continue
-            if val in ("|", ">", "|-", ">-", "{", "[") or is_placeholder(val):
+            if val in ("|", ">", "|-", ">-", "{", "[") or is_placeholder(val) or not looks_secret(val):
                 continue
             found.append(f"literal value for {key}")
     return found
