@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` (the whole job, offline against danawa-sim) and
+# `make test` (format, lints and every test). Both install what is missing first.
+
+CARGO ?= cargo
+SITE ?= sim
+PROXY ?=
+
+.PHONY: help setup build test lint fmt unit run bench bench-quick check-deploy clean
+
+help:
+	@echo "make run          the whole pipeline end to end, offline against danawa-sim (SITE=live PROXY=socks5h://... for the real site)"
+	@echo "make test         cargo fmt --check, clippy -D warnings, every test, deployment checks"
+	@echo "make bench        the 8,000-request replay and the other benchmarks (make bench-quick: smaller)"
+	@echo "make setup        install redis-server, microsocks, tor (apt-get) and SecantusDB (./.venv)"
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --workspace --release
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: setup
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+check-deploy:
+	@if [ -f scripts/check-deploy.sh ]; then bash scripts/check-deploy.sh; fi
+
+test: setup lint unit check-deploy
+
+fmt:
+	$(CARGO) fmt --all
+
+run: setup
+	@SITE=$(SITE) PROXY=$(PROXY) bash scripts/run-local.sh
+
+bench: setup
+	@bash scripts/bench.sh full
+
+bench-quick: setup
+	@bash scripts/bench.sh quick
+
+clean:
+	rm -rf .run
