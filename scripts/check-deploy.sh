@@ -189,7 +189,7 @@ PY
   # With a producer binary at hand (after a cargo build), let it judge both scrape configs.
   local producer
   for producer in target/release/producer target/debug/producer; do
-    if [[ -x "$producer" ]] && "$producer" validate-config --help >/dev/null 2>&1; then
+    if [[ -x "$producer" ]] && "$producer" --help 2>/dev/null | grep -q validate-config; then
       "$producer" validate-config deploy/scrapConfig.json >/dev/null || errs=1
       "$producer" validate-config deploy/scrapConfig.offline.json >/dev/null || errs=1
       note "copies in sync, Dockerfile ok, configs accepted by $producer"
