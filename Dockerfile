@@ -59,7 +59,7 @@ COPY --chmod=0755 deploy/tor/entrypoint.sh /usr/local/bin/tor-entrypoint
 COPY --chmod=0755 deploy/tor/healthcheck.sh /usr/local/bin/tor-healthcheck
 COPY --chmod=0644 deploy/tor/torrc /etc/tor/torrc.base
 USER 10002:10002
-ENV TOR_DATA_DIR=/var/lib/tor-run TOR_RUN_DIR=/tmp \
+ENV TOR_DATA_DIR=/var/lib/tor-run/data TOR_RUN_DIR=/tmp \
     TOR_SOCKS_ADDR=0.0.0.0:9050 TOR_CONTROL_ADDR=0.0.0.0:9051
 EXPOSE 9050 9051
 VOLUME ["/var/lib/tor-run"]

@@ -34,7 +34,14 @@ PY="$ROOT/.venv/bin/python"
 run_step() {
   local name="$1" fn="$2" log="$TMP/step.log" t0=$SECONDS
   : >"$TMP/summary"
-  if "$fn" >"$log" 2>&1; then
+  local rc=0
+  # Not `if "$fn"`: bash ignores `set -e` inside a function called as an if-condition, which
+  # would let a failing command in the middle of a step pass unnoticed.
+  set +e
+  (set -e; "$fn") >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc == 0 ]]; then
     SUMMARY+=("  ok    ${name}: $(cat "$TMP/summary") ($((SECONDS - t0))s)")
     [[ "${CHECK_DEPLOY_VERBOSE:-0}" == 1 ]] && sed 's/^/        /' "$log"
   else
@@ -196,7 +203,7 @@ PY
       return "$errs"
     fi
   done
-  note "copies in sync, Dockerfile ok (no producer binary built: configs not run through validate-config)"
+  note "copies in sync, Dockerfile ok (no producer binary with validate-config built: configs not run through it)"
   return "$errs"
 }
 

@@ -2,7 +2,9 @@
 # Tor entrypoint: hashes TOR_CONTROL_PASSWORD at start-up (tor --hash-password), writes the
 # runtime torrc into TOR_RUN_DIR and execs tor. Nothing secret is baked into the image.
 # Env: TOR_CONTROL_PASSWORD (required), TOR_SOCKS_ADDR (0.0.0.0:9050),
-#      TOR_CONTROL_ADDR (0.0.0.0:9051), TOR_DATA_DIR, TOR_RUN_DIR (/tmp),
+#      TOR_CONTROL_ADDR (0.0.0.0:9051), TOR_RUN_DIR (/tmp), TOR_DATA_DIR (/var/lib/tor-run/data:
+#      a subdirectory, so that Tor creates it with the owner and 0700 mode it insists on even
+#      when the mounted volume belongs to root or to the pod's fsGroup),
 #      TOR_EXTRA_CONFIG (extra torrc lines, e.g. "DisableNetwork 1" for an offline run).
 set -eu
 if [ -z "${TOR_CONTROL_PASSWORD:-}" ]; then
@@ -10,7 +12,7 @@ if [ -z "${TOR_CONTROL_PASSWORD:-}" ]; then
   exit 64
 fi
 run_dir="${TOR_RUN_DIR:-/tmp}"
-data_dir="${TOR_DATA_DIR:-/var/lib/tor-run}"
+data_dir="${TOR_DATA_DIR:-/var/lib/tor-run/data}"
 mkdir -p "$run_dir" "$data_dir"
 chmod 0700 "$data_dir" 2>/dev/null || true
 hash="$(tor --quiet --hash-password "$TOR_CONTROL_PASSWORD" | tail -n 1)"
