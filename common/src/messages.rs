@@ -38,9 +38,23 @@ pub struct ListPageJob {
     pub minimum_date: RegistrationDate,
     pub ignore_words: Vec<String>,
     pub page_base_url: String,
+    /// When the run started: the updater keeps the highest sort order of a part within a run
+    /// (a product can show in several filters) and starts afresh in the next one.
+    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    /// Set when the category is in `itemsCategories`: its products get item jobs.
+    pub items: Option<ItemPolicy>,
     /// Retries so far, kept across re-enqueues.
     #[serde(default)]
     pub attempt: u32,
+}
+
+/// How the products of a listing get item jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPolicy {
+    pub item_base_url: String,
+    /// A part whose last price point is older than this is stale and gets an item job.
+    pub stale_before: chrono::DateTime<chrono::Utc>,
 }
 
 /// One product page (with its spec table and shop list) to fetch.
@@ -165,6 +179,9 @@ pub struct ProductInfo {
 #[serde(rename_all = "camelCase")]
 pub struct ItemResult {
     pub job: ItemJob,
+    /// When the crawler read the page: the price point's timestamp, so a redelivered result
+    /// is recognised and adds no second point.
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
     #[serde(flatten)]
     pub outcome: ItemOutcome,
 }

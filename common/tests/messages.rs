@@ -24,6 +24,11 @@ fn list_job() -> ListPageJob {
         minimum_date: RegistrationDate { year: 2018, month: 1 },
         ignore_words: vec!["중고".into()],
         page_base_url: "http://127.0.0.1:1/list/?cate=".into(),
+        run_started_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
+        items: Some(ItemPolicy {
+            item_base_url: "http://127.0.0.1:1/info/?pcode=".into(),
+            stale_before: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
+        }),
         attempt: 0,
     }
 }
@@ -37,6 +42,10 @@ fn item_job() -> ItemJob {
         item_base_url: "http://127.0.0.1:1/info/?pcode=".into(),
         attempt: 2,
     }
+}
+
+fn fetched() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_700_000_123, 456_000_000).expect("time")
 }
 
 #[test]
@@ -72,6 +81,7 @@ fn results_round_trip() {
     };
     let item = CrawlResult::Item(ItemResult {
         job: item_job(),
+        fetched_at: fetched(),
         outcome: ItemOutcome::Product(ProductInfo {
             name: PartName { full_name: "인텔 코어i5".into(), tag: Some("정품".into()) },
             stock: true,
@@ -80,8 +90,13 @@ fn results_round_trip() {
             lowest_price: Some(1),
         }),
     });
-    let discontinued = CrawlResult::Item(ItemResult { job: item_job(), outcome: ItemOutcome::Discontinued });
-    let failed = CrawlResult::Item(ItemResult { job: item_job(), outcome: ItemOutcome::Failed { reason: "x".into() } });
+    let discontinued =
+        CrawlResult::Item(ItemResult { job: item_job(), fetched_at: fetched(), outcome: ItemOutcome::Discontinued });
+    let failed = CrawlResult::Item(ItemResult {
+        job: item_job(),
+        fetched_at: fetched(),
+        outcome: ItemOutcome::Failed { reason: "x".into() },
+    });
     for result in [list, item, discontinued, failed] {
         let decoded = CrawlResult::from_fields(&as_entry(&result.to_fields())).expect("decodes");
         assert_eq!(decoded, result);
