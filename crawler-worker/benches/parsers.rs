@@ -1,0 +1,2 @@
+//! Parser throughput benches (placeholder).
+fn main() {}

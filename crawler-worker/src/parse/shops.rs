@@ -1,0 +1,212 @@
+//! The price-compare shop list (`getAllPriceCompareMallList.ajax.php`): the four lists of a
+//! part's `vendors` (open market, mall, credit card, cash), one [`Vendor`] per priced row.
+
+use common::parts::{Vendor, Vendors};
+use scraper::{ElementRef, Html, Selector};
+
+use super::{collapse_whitespace, non_empty, parse_amount, selector, text_of, ParseError};
+
+/// Which of the four lists a row is in decides whether its mall code is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    OpenMarket,
+    Mall,
+    Credit,
+    Cash,
+}
+
+impl ListKind {
+    /// Credit and cash rows always keep their mall code; the others only with the npay mark.
+    fn keeps_code(self) -> bool {
+        matches!(self, Self::Credit | Self::Cash)
+    }
+}
+
+/// Every container id the answer may hold, for the error when none is there.
+const CONTAINERS: &str = "#OpenMarketMallListDiv, #AffiliateMallListDiv, #cardCashMallList, #cashMallList";
+
+/// Reads a shop-list answer. Rows without a price are dropped.
+///
+/// # Errors
+/// [`ParseError::Missing`] when none of the four list containers is in the answer.
+pub fn parse_shops(html: &str) -> Result<Vendors, ParseError> {
+    let document = Html::parse_fragment(html);
+    let lists = [
+        (selector!("#OpenMarketMallListDiv"), ListKind::OpenMarket),
+        (selector!("#AffiliateMallListDiv"), ListKind::Mall),
+        (selector!("#cardCashMallList"), ListKind::Credit),
+        (selector!("#cashMallList"), ListKind::Cash),
+    ];
+    if lists.iter().all(|(container, _)| document.select(container).next().is_none()) {
+        return Err(ParseError::Missing { selector: CONTAINERS });
+    }
+    let read = |container: &Selector, kind: ListKind| -> Vec<Vendor> {
+        document
+            .select(container)
+            .flat_map(|list| list.select(selector!("div.diff_item")))
+            .filter_map(|row| vendor(row, kind))
+            .collect()
+    };
+    let [open_market, mall, credit, cash] = lists.map(|(container, kind)| read(container, kind));
+    Ok(Vendors { open_market, mall, credit, cash })
+}
+
+fn vendor(row: ElementRef<'_>, kind: ListKind) -> Option<Vendor> {
+    let (price, card) = price(row)?;
+    // html5ever lower-cases attribute names: `data-linkProduct` is `data-linkproduct`.
+    let mall_code = row
+        .value()
+        .attr("data-linkproduct")
+        .and_then(|link| link.split('_').next())
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned);
+    let npay = row.select(selector!(".npay")).next().is_some();
+    let vendor_name = vendor_name(row).or_else(|| mall_code.clone()).unwrap_or_default();
+    let vendor_url = row
+        .select(selector!(".d_buy a[href]"))
+        .next()
+        .or_else(|| row.select(selector!("a[href]")).next())
+        .and_then(|a| a.value().attr("href"))
+        .unwrap_or("")
+        .to_owned();
+    Some(Vendor {
+        vendor_name,
+        vendor_code: mall_code.filter(|_| kind.keeps_code() || npay),
+        vendor_url,
+        price,
+        shipping_cost: row.select(selector!(".ship")).next().map_or(0, |ship| shipping_cost(&text_of(ship))),
+        card,
+    })
+}
+
+/// `.d_mall img[alt]`, else `span.txt_logo`.
+fn vendor_name(row: ElementRef<'_>) -> Option<String> {
+    let alt = row
+        .select(selector!(".d_mall img[alt]"))
+        .find_map(|img| img.value().attr("alt").map(collapse_whitespace).and_then(non_empty));
+    alt.or_else(|| row.select(selector!("span.txt_logo")).next().map(text_of).and_then(non_empty))
+}
+
+/// The card-discount price and card name when the row shows a `.card_line`; else the plain
+/// `.prc_line em.prc_c` price.
+fn price(row: ElementRef<'_>) -> Option<(i64, Option<String>)> {
+    let card_price = row.select(selector!(".card_line")).find_map(|line| {
+        let amount = line
+            .select(selector!("em.prc_c"))
+            .next()
+            .or_else(|| line.select(selector!(".prc")).next())
+            .and_then(|e| parse_amount(&text_of(e)))
+            .filter(|p| *p > 0)?;
+        let card = line.select(selector!(".txt")).next().map(text_of).and_then(non_empty);
+        Some((amount, card))
+    });
+    card_price.or_else(|| {
+        row.select(selector!(".prc_line em.prc_c"))
+            .filter(|em| !inside_card_line(*em, row))
+            .find_map(|em| parse_amount(&text_of(em)).filter(|p| *p > 0))
+            .map(|amount| (amount, None))
+    })
+}
+
+/// Whether `element` sits in a `.card_line` within `row` (or is one).
+fn inside_card_line(element: ElementRef<'_>, row: ElementRef<'_>) -> bool {
+    element
+        .ancestors()
+        .take_while(|node| node.id() != row.id())
+        .filter_map(ElementRef::wrap)
+        .any(|e| e.value().classes().any(|c| c == "card_line"))
+}
+
+/// `무료배송` (or any free-shipping text) is 0; `배송비 3,000원` is 3000; unknown is 0.
+fn shipping_cost(text: &str) -> i64 {
+    if text.contains("무료") {
+        return 0;
+    }
+    parse_amount(text).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(link: &str, mall: &str, npay: bool, price_lines: &str, ship: &str) -> String {
+        let npay = if npay { r#"<span class="npay">N pay</span>"# } else { "" };
+        format!(
+            r#"<div class="diff_item" data-linkProduct="{link}">
+              <div class="d_mall">{mall}{npay}</div>
+              <div class="d_dsc">{price_lines}<span class="ship">{ship}</span></div>
+              <div class="d_buy"><a href="https://prod.danawa.com/bridge/loadingBridge.html?cmpnyc={link}" class="btn_buy">구매</a></div>
+            </div>"#
+        )
+    }
+
+    fn plain(price: &str) -> String {
+        format!(r#"<div class="prc_line"><span class="prc"><em class="prc_c">{price}</em>원</span></div>"#)
+    }
+
+    fn answer() -> String {
+        let logo = |name: &str| format!(r#"<a><img src="x.gif" alt="{name}"></a>"#);
+        let text_logo = |name: &str| format!(r#"<span class="txt_logo">{name}</span>"#);
+        format!(
+            r#"<div id="OpenMarketMallListDiv">{}{}{}</div>
+               <div id="AffiliateMallListDiv">{}</div>
+               <div id="cardCashMallList">{}</div>
+               <div id="cashMallList">{}</div>"#,
+            row("TP40F_1", &logo("쿠팡"), false, &plain("797,900"), "무료배송"),
+            row("TH201_2", &logo("11번가"), true, &plain("800,000"), "배송비 3,000원"),
+            row("EE128_3", &logo("G마켓"), false, "", "무료배송"),
+            row("TS001_4", &text_logo("컴퓨존"), false, &plain("810,000"), "배송비 2,500원"),
+            row(
+                "ED901_5",
+                &logo("신세계몰"),
+                false,
+                &(plain("820,000")
+                    + r#"<div class="prc_line card_line"><span class="txt">삼성카드</span><span class="prc"><em class="prc_c">779,000</em>원</span></div>"#),
+                "무료배송"
+            ),
+            row("TN118_6", &logo("SSG.COM"), false, &plain("815,000"), "무료배송"),
+        )
+    }
+
+    #[test]
+    fn reads_the_four_lists() {
+        let vendors = parse_shops(&answer()).expect("parses");
+        let names = |list: &[Vendor]| list.iter().map(|v| v.vendor_name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&vendors.open_market), ["쿠팡", "11번가"]);
+        assert_eq!(names(&vendors.mall), ["컴퓨존"]);
+        assert_eq!(names(&vendors.credit), ["신세계몰"]);
+        assert_eq!(names(&vendors.cash), ["SSG.COM"]);
+    }
+
+    #[test]
+    fn vendor_code_only_for_credit_cash_or_npay() {
+        let vendors = parse_shops(&answer()).expect("parses");
+        assert_eq!(vendors.open_market[0].vendor_code, None);
+        assert_eq!(vendors.open_market[1].vendor_code.as_deref(), Some("TH201"));
+        assert_eq!(vendors.mall[0].vendor_code, None);
+        assert_eq!(vendors.credit[0].vendor_code.as_deref(), Some("ED901"));
+        assert_eq!(vendors.cash[0].vendor_code.as_deref(), Some("TN118"));
+    }
+
+    #[test]
+    fn prices_card_prices_shipping_and_urls() {
+        let vendors = parse_shops(&answer()).expect("parses");
+        let coupang = &vendors.open_market[0];
+        assert_eq!((coupang.price, coupang.shipping_cost, coupang.card.as_deref()), (797_900, 0, None));
+        assert_eq!(coupang.vendor_url, "https://prod.danawa.com/bridge/loadingBridge.html?cmpnyc=TP40F_1");
+        assert_eq!(vendors.open_market[1].shipping_cost, 3000);
+        assert_eq!(vendors.mall[0].shipping_cost, 2500);
+        let card = &vendors.credit[0];
+        assert_eq!((card.price, card.card.as_deref()), (779_000, Some("삼성카드")));
+    }
+
+    #[test]
+    fn rows_without_a_price_are_dropped_and_empty_answers_fail() {
+        let vendors = parse_shops(&answer()).expect("parses");
+        assert!(vendors.open_market.iter().all(|v| v.vendor_name != "G마켓"));
+        assert_eq!(parse_shops("<div></div>"), Err(ParseError::Missing { selector: CONTAINERS }));
+        let empty = parse_shops(r#"<div id="cashMallList"></div>"#).expect("parses");
+        assert_eq!(empty, Vendors::default());
+    }
+}
