@@ -1,11 +1,18 @@
 //! What the electrokerot processes share: the scrape config, the stream messages, the Redis
 //! key layout, the `parts` contract, settings and tracing set-up.
 
+pub mod backoff;
 pub mod config;
+pub mod consumer;
+pub mod dead_letter;
+pub mod endpoints;
 pub mod keys;
 pub mod messages;
+pub mod metrics;
 pub mod parts;
+pub mod queue;
 pub mod redis_pool;
 pub mod secret;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;

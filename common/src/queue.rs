@@ -1,0 +1,127 @@
+//! The one atomic Redis step by which work moves: acknowledge entries and add what follows
+//! from them (results, follow-up jobs, dead letters) and bump the run counters — all in one
+//! Lua script (`lua/ack_and_add.lua`), so nothing is lost or counted twice between the steps.
+
+use std::collections::HashMap;
+
+use redis::aio::ConnectionLike;
+
+static SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/ack_and_add.lua")));
+
+/// Counter fields of a run hash (see [`crate::keys::Keys::run_counters`]).
+pub mod counter {
+    pub fn enqueued(kind: &str) -> String {
+        format!("enqueued:{kind}")
+    }
+    pub fn done(kind: &str) -> String {
+        format!("done:{kind}")
+    }
+    pub fn dead(kind: &str) -> String {
+        format!("dead:{kind}")
+    }
+}
+
+/// An entry to add to a stream.
+#[derive(Debug, Clone, Default)]
+pub struct Add {
+    pub stream: String,
+    /// `(set key, member)`: add only when the member is new to the set.
+    pub dedupe: Option<(String, String)>,
+    /// Run-counter field bumped when the entry is added.
+    pub counter: Option<String>,
+    /// Approximate cap on the stream's length (the dead-letter stream).
+    pub max_len: Option<usize>,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// Acknowledge (optionally) one entry and apply its effects.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// `(stream, entry id)` to acknowledge and delete.
+    pub ack: Option<(String, String)>,
+    /// The run-counters hash the increments and the adds' counters go to.
+    pub counters: Option<String>,
+    pub increments: Vec<(String, i64)>,
+    pub adds: Vec<Add>,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// The entry was acknowledged (or there was none) and this many entries were added.
+    Applied { added: usize },
+    /// Another consumer had already acknowledged the entry: nothing was done.
+    AlreadyAcked,
+}
+
+/// Runs the steps in one script call.
+///
+/// # Errors
+/// Redis errors (connection lost, script error); nothing was applied then.
+pub async fn apply<C: ConnectionLike>(
+    conn: &mut C,
+    group: &str,
+    steps: &[Step],
+) -> redis::RedisResult<Vec<StepOutcome>> {
+    let mut keys = KeyIndex::default();
+    let mut argv: Vec<String> = vec![group.to_owned(), steps.len().to_string()];
+    for step in steps {
+        match &step.ack {
+            Some((stream, id)) => argv.extend([keys.index(stream), id.clone()]),
+            None => argv.extend(["0".to_owned(), String::new()]),
+        }
+        argv.push(step.counters.as_ref().map_or("0".to_owned(), |k| keys.index(k)));
+        argv.push(step.increments.len().to_string());
+        for (field, delta) in &step.increments {
+            argv.extend([field.clone(), delta.to_string()]);
+        }
+        argv.push(step.adds.len().to_string());
+        for add in &step.adds {
+            argv.push(keys.index(&add.stream));
+            match &add.dedupe {
+                Some((set, member)) => argv.extend([keys.index(set), member.clone()]),
+                None => argv.extend(["0".to_owned(), String::new()]),
+            }
+            argv.push(add.counter.clone().unwrap_or_default());
+            argv.push(add.max_len.unwrap_or(0).to_string());
+            argv.push(add.fields.len().to_string());
+            for (field, value) in &add.fields {
+                argv.extend([(*field).to_owned(), value.clone()]);
+            }
+        }
+    }
+    let mut invocation = SCRIPT.prepare_invoke();
+    for key in &keys.order {
+        invocation.key(key);
+    }
+    for arg in &argv {
+        invocation.arg(arg);
+    }
+    let raw: Vec<i64> = invocation.invoke_async(conn).await?;
+    Ok(raw
+        .into_iter()
+        .map(|n| match usize::try_from(n) {
+            Ok(added) => StepOutcome::Applied { added },
+            Err(_) => StepOutcome::AlreadyAcked,
+        })
+        .collect())
+}
+
+/// KEYS in first-use order, each referred to by its 1-based index.
+#[derive(Default)]
+struct KeyIndex {
+    order: Vec<String>,
+    positions: HashMap<String, usize>,
+}
+
+impl KeyIndex {
+    fn index(&mut self, key: &str) -> String {
+        let next = self.order.len() + 1;
+        let at = *self.positions.entry(key.to_owned()).or_insert_with(|| {
+            self.order.push(key.to_owned());
+            next
+        });
+        at.to_string()
+    }
+}
