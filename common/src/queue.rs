@@ -9,8 +9,16 @@ use redis::aio::ConnectionLike;
 static SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/ack_and_add.lua")));
 
-/// Counter fields of a run hash (see [`crate::keys::Keys::run_counters`]).
+/// Counter fields of a run hash (see [`crate::keys::Keys::run_counters`]). For every message
+/// kind (`list`, `item`, `list-result`, `item-result`) the hash holds `enqueued:K`, `done:K`
+/// and `dead:K`, each bumped in the same atomic step as the XADD or XACK it counts, so at every
+/// moment `enqueued = done + dead + in flight` (DESIGN.md §4, 5). Other fields: `requests`
+/// (HTTP requests made by finished jobs), `parts:inserted`, `parts:updated`.
 pub mod counter {
+    pub const REQUESTS: &str = "requests";
+    pub const PARTS_INSERTED: &str = "parts:inserted";
+    pub const PARTS_UPDATED: &str = "parts:updated";
+
     pub fn enqueued(kind: &str) -> String {
         format!("enqueued:{kind}")
     }
