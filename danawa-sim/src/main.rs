@@ -1,0 +1,231 @@
+//! The `danawa-sim` binary: parses flags and calls the library (`serve` or `truth`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use common::config::ScrapeConfig;
+use danawa_sim::{Catalogue, CatalogueParams, FaultConfig, Latency, Scope, SimConfig};
+
+/// An offline Danawa with the real markup, a ground truth and fault injection.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the catalogue over HTTP (control endpoints under /_sim/).
+    Serve(Box<ServeArgs>),
+    /// Print the parts documents a complete run with CONFIG must produce (JSON, sorted by pcode).
+    Truth(TruthArgs),
+}
+
+/// Size and seed of the generated catalogue.
+#[derive(Args, Clone)]
+struct CatalogueArgs {
+    /// Catalogue seed: the same seed gives the same catalogue and the same bytes.
+    #[arg(long, env = "SIM_SEED", default_value_t = 1)]
+    seed: u64,
+    /// Number of built-in categories served (scrapConfig.json order: cpu, motherboard, memory,
+    /// graphics, ssd, hdd, case, power, cooler), 1 to 9.
+    #[arg(long, env = "SIM_CATEGORIES", default_value_t = 9)]
+    categories: usize,
+    /// List entries (products) per category.
+    #[arg(long, env = "SIM_PRODUCTS", default_value_t = 240)]
+    products: usize,
+    /// Most variants (pcodes) per list entry, 1 to 8.
+    #[arg(long, env = "SIM_MAX_VARIANTS", default_value_t = 4)]
+    max_variants: usize,
+}
+
+impl CatalogueArgs {
+    fn params(&self) -> CatalogueParams {
+        CatalogueParams {
+            seed: self.seed,
+            categories: self.categories,
+            products_per_category: self.products,
+            max_variants: self.max_variants,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (loopback unless told otherwise).
+    #[arg(long, env = "SIM_ADDR", default_value = "127.0.0.1:8088")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+    /// Scrape config used by GET /_sim/truth (default: the embedded scrapConfig.json).
+    #[arg(long, env = "SIM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Share of connections (0..1) whose /list/?cate= answer is the Next.js page, sticky per connection.
+    #[arg(long, env = "SIM_NEXT_SHARE", default_value_t = 0.0)]
+    next_share: f64,
+    /// Require X-Requested-With: XMLHttpRequest and a Referer on AJAX calls (else an empty 200).
+    #[arg(long, env = "SIM_STRICT_AJAX", default_value_t = true, action = clap::ArgAction::Set)]
+    strict_ajax: bool,
+    /// Requests kept in the /_sim/log ring.
+    #[arg(long, env = "SIM_LOG_CAPACITY", default_value_t = 20_000)]
+    log_capacity: usize,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// Faults; all rates are per-request probabilities and must add up to at most 1.
+#[derive(Args)]
+struct FaultArgs {
+    /// Seed of the fault draws.
+    #[arg(long, env = "SIM_FAULT_SEED", default_value_t = 7)]
+    fault_seed: u64,
+    /// Which requests faults hit: all, list, ajax or pages.
+    #[arg(long, env = "SIM_FAULT_SCOPE", default_value = "all", value_parser = parse_scope)]
+    fault_scope: Scope,
+    /// Latency: none, fixed:MS, uniform:MIN_MS-MAX_MS or longtail:MEDIAN_MS:SIGMA:MAX_MS.
+    #[arg(long, env = "SIM_LATENCY", default_value = "none", value_parser = parse_latency)]
+    latency: Latency,
+    /// Rate of 500/502/503 answers.
+    #[arg(long, env = "SIM_ERROR_5XX", default_value_t = 0.0)]
+    error_5xx: f64,
+    /// Rate of 403 answers.
+    #[arg(long, env = "SIM_STATUS_403", default_value_t = 0.0)]
+    status_403: f64,
+    /// Rate of 429 answers.
+    #[arg(long, env = "SIM_STATUS_429", default_value_t = 0.0)]
+    status_429: f64,
+    /// Retry-After seconds on 403/429/5xx answers (absent: no header).
+    #[arg(long, env = "SIM_RETRY_AFTER")]
+    retry_after: Option<u64>,
+    /// Share of those answers that carry Retry-After.
+    #[arg(long, env = "SIM_RETRY_AFTER_SHARE", default_value_t = 1.0)]
+    retry_after_share: f64,
+    /// Rate of empty 200 answers (soft block).
+    #[arg(long, env = "SIM_EMPTY_200", default_value_t = 0.0)]
+    empty_200: f64,
+    /// Rate of list answers that repeat another page of the same listing (soft block).
+    #[arg(long, env = "SIM_REPEAT_PAGE", default_value_t = 0.0)]
+    repeat_page: f64,
+    /// Rate of block pages carrying 비정상적인 접근.
+    #[arg(long, env = "SIM_BLOCK_PAGE", default_value_t = 0.0)]
+    block_page: f64,
+    /// Rate of truncated HTML bodies.
+    #[arg(long, env = "SIM_TRUNCATE", default_value_t = 0.0)]
+    truncate: f64,
+    /// Rate of slow bodies.
+    #[arg(long, env = "SIM_SLOW_BODY", default_value_t = 0.0)]
+    slow_body: f64,
+    /// Pace of slow bodies in bytes per second.
+    #[arg(long, env = "SIM_SLOW_BODY_BPS", default_value_t = 16_384)]
+    slow_body_bps: u64,
+    /// Rate of connection resets (RST instead of an answer).
+    #[arg(long, env = "SIM_RESET", default_value_t = 0.0)]
+    reset: f64,
+}
+
+impl FaultArgs {
+    fn config(&self) -> FaultConfig {
+        FaultConfig {
+            latency: self.latency,
+            scope: self.fault_scope,
+            error_5xx: self.error_5xx,
+            status_403: self.status_403,
+            status_429: self.status_429,
+            retry_after_secs: self.retry_after,
+            retry_after_share: self.retry_after_share,
+            empty_200: self.empty_200,
+            repeat_page: self.repeat_page,
+            block_page: self.block_page,
+            truncate: self.truncate,
+            slow_body: self.slow_body,
+            slow_body_bytes_per_sec: self.slow_body_bps,
+            reset: self.reset,
+        }
+    }
+}
+
+#[derive(Args)]
+struct TruthArgs {
+    /// The scrape config (scrapConfig.json format).
+    #[arg(long, env = "SIM_CONFIG")]
+    config: PathBuf,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| format!("unknown scope {text:?}: all, list, ajax or pages"))
+}
+
+fn number(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| format!("not a number of milliseconds: {text:?}"))
+}
+
+fn parse_latency(text: &str) -> Result<Latency, String> {
+    let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+    match kind {
+        "none" => Ok(Latency::None),
+        "fixed" => Ok(Latency::Fixed { ms: number(rest)? }),
+        "uniform" => {
+            let (min, max) = rest.split_once('-').ok_or("uniform:MIN_MS-MAX_MS")?;
+            Ok(Latency::Uniform { min_ms: number(min)?, max_ms: number(max)? })
+        }
+        "longtail" => {
+            let parts: Vec<&str> = rest.split(':').collect();
+            let [median, sigma, max] = parts.as_slice() else {
+                return Err("longtail:MEDIAN_MS:SIGMA:MAX_MS".to_owned());
+            };
+            let sigma: f64 = sigma.parse().map_err(|_| format!("bad sigma {sigma:?}"))?;
+            Ok(Latency::LongTail { median_ms: number(median)?, sigma, max_ms: number(max)? })
+        }
+        _ => Err(format!("unknown latency {text:?}")),
+    }
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<ScrapeConfig> {
+    ScrapeConfig::load(path).with_context(|| format!("loading {}", path.display()))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let truth_config = args.config.as_deref().map(load_config).transpose()?;
+    let config = SimConfig {
+        catalogue: args.catalogue.params(),
+        faults: args.faults.config(),
+        fault_seed: args.faults.fault_seed,
+        next_share: args.next_share,
+        strict_ajax: args.strict_ajax,
+        log_capacity: args.log_capacity,
+        truth_config,
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
+    let sim = danawa_sim::serve(config, listener).await?;
+    tracing::info!(origin = %sim.origin(), "danawa-sim serving");
+    println!("danawa-sim listening on {}", sim.origin());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+fn truth(args: TruthArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.config)?;
+    let catalogue = Catalogue::generate(&args.catalogue.params());
+    let parts = danawa_sim::ground_truth(&catalogue, &config);
+    println!("{}", serde_json::to_string_pretty(&parts)?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(*args).await,
+        Command::Truth(args) => truth(args),
+    }
+}

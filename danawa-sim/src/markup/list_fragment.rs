@@ -1,0 +1,180 @@
+//! The list fragment `getProductList.ajax.php` answers: product entries with their variants,
+//! advertisement entries to be skipped, `input#totalProductCount` and the pager.
+
+use std::fmt::Write;
+
+use super::{comma, esc};
+use crate::catalogue::{Category, Product, Stock, Variant, NO_PRICE_TEXTS};
+
+/// What one list page shows.
+pub struct ListPage<'a> {
+    pub category: &'a Category,
+    /// Product indices (into `category.products`) on this page, in order.
+    pub entries: &'a [u32],
+    pub page: usize,
+    pub list_count: usize,
+    /// Products in the whole filtered listing.
+    pub total: usize,
+}
+
+/// Renders a list page.
+pub fn render(page: &ListPage<'_>) -> String {
+    let mut out = String::with_capacity(1_400 * page.entries.len() + 4_000);
+    out.push_str("<div class=\"main_prodlist main_prodlist_list\">\n");
+    render_ad_block(&mut out, page);
+    out.push_str("<ul class=\"product_list\">\n");
+    if let Some(ad) = ad_product(page, 7) {
+        render_entry(&mut out, page.category, ad, EntryKind::PointAd);
+    }
+    for &i in page.entries {
+        if let Some(product) = page.category.products.get(i as usize) {
+            render_entry(&mut out, page.category, product, EntryKind::Product(i));
+        }
+    }
+    out.push_str("</ul>\n");
+    render_pager(&mut out, page);
+    let _ = writeln!(out, "<input type=\"hidden\" id=\"totalProductCount\" value=\"{}\">", comma(page.total as u64));
+    out.push_str("</div>\n");
+    out
+}
+
+/// An advertised product of the category (a real pcode, so a crawler that does not skip ads
+/// gets wrong positions).
+fn ad_product<'a>(page: &ListPage<'a>, stride: usize) -> Option<&'a Product> {
+    let products = &page.category.products;
+    if products.is_empty() || page.entries.is_empty() {
+        return None;
+    }
+    products.get((page.page * stride + 3) % products.len())
+}
+
+fn render_ad_block(out: &mut String, page: &ListPage<'_>) {
+    if let Some(ad) = ad_product(page, 13) {
+        out.push_str("<div class=\"main_ad_prodlist\">\n<ul class=\"product_list\">\n");
+        render_entry(out, page.category, ad, EntryKind::ReaderAd);
+        out.push_str("</ul>\n</div>\n");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum EntryKind {
+    Product(u32),
+    /// `li.prod_ad_item#adPointProductItem…` inside the main list.
+    PointAd,
+    /// `li#adReaderProductItem…` inside `div.main_ad_prodlist`.
+    ReaderAd,
+}
+
+fn first_pcode(product: &Product) -> u32 {
+    product.variants.first().map_or(0, |v| v.pcode)
+}
+
+fn render_entry(out: &mut String, category: &Category, product: &Product, kind: EntryKind) {
+    let pcode = first_pcode(product);
+    let cate = category.def.number;
+    let (id, class) = match kind {
+        // The class sometimes carries a trailing space or `width_change`, as on the site.
+        EntryKind::Product(i) if i % 3 == 0 => (format!("productItem{pcode}"), "prod_item prod_layer "),
+        EntryKind::Product(i) if i % 3 == 1 => (format!("productItem{pcode}"), "prod_item prod_layer width_change"),
+        EntryKind::Product(_) => (format!("productItem{pcode}"), "prod_item prod_layer"),
+        EntryKind::PointAd => (format!("adPointProductItem{pcode}"), "prod_item prod_layer prod_ad_item"),
+        EntryKind::ReaderAd => (format!("adReaderProductItem{pcode}"), "prod_item prod_layer"),
+    };
+    let name = esc(&product.list_name()).into_owned();
+    let lazy = matches!(kind, EntryKind::Product(i) if i % 90 >= 8);
+    let img = format!(
+        "//img.danawa.com/prod_img/500000/{:03}/{:03}/img/{pcode}_1.jpg?shrink=130:130",
+        pcode % 1000,
+        (pcode / 1000) % 1000
+    );
+    let img_attr = if lazy {
+        format!("src=\"//img.danawa.com/new/noData/img/noImg_160.gif\" data-original=\"{img}\"")
+    } else {
+        format!("src=\"{img}\"")
+    };
+    let _ = write!(
+        out,
+        "<li class=\"{class}\" id=\"{id}\">\n<div class=\"prod_main_info\">\n\
+         <div class=\"thumb_image\"><a href=\"//prod.danawa.com/info/?pcode={pcode}&cate={cate}\" target=\"_blank\"><img {img_attr} alt=\"{name}\" width=\"130\" height=\"130\"></a></div>\n\
+         <div class=\"prod_info\">\n<p class=\"prod_name\"><a href=\"//prod.danawa.com/info/?pcode={pcode}&cate={cate}\" target=\"_blank\" name=\"productName\">{name}</a></p>\n\
+         <div class=\"prod_sub_meta\"><dl class=\"meta_item mt_date\"><dt class=\"mt\">등록월</dt><dd>{}.{:02}</dd></dl></div>\n</div>\n",
+        product.year, product.month
+    );
+    render_variants(out, category, product);
+    out.push_str("</div>\n</li>\n");
+}
+
+fn render_variants(out: &mut String, category: &Category, product: &Product) {
+    let [p1, p2, p3, _] = category.def.physics;
+    let cate = category.def.number;
+    let _ = writeln!(out, "<div class=\"prod_pricelist\" data-cate=\"{p1}|{p2}|{p3}|{cate}\">\n<ul>");
+    for (i, v) in product.variants.iter().enumerate() {
+        render_variant(out, cate, v, i);
+    }
+    if product.variants.len() > 3 {
+        out.push_str("<li class=\"top5_button\"><a href=\"#\" class=\"btn_more\">더보기</a></li>\n");
+    }
+    if product.variants.first().is_some_and(|v| v.pcode % 11 == 0) {
+        out.push_str("<li class=\"rocket-shipping\"><span class=\"rocket_txt\">로켓배송</span></li>\n");
+    }
+    out.push_str("</ul>\n</div>\n");
+    if product.variants.len() == 1 && product.variants[0].stock == Stock::InStock {
+        // Mall rows, not variants: crawlers must skip `div.prod_pricelist.prod_top5`.
+        out.push_str("<div class=\"prod_pricelist prod_top5\"><ul><li class=\"top5_item\"><span class=\"mall_name\">쿠팡</span><p class=\"price_sect\"><a href=\"#\"><strong>-</strong></a></p></li></ul></div>\n");
+    }
+}
+
+fn render_variant(out: &mut String, cate: u32, v: &Variant, i: usize) {
+    let style = if v.hidden { " style=\"display: none\"" } else { "" };
+    let _ = write!(out, "<li id=\"productInfoDetail_{}\" class=\"\"{style}>\n<p class=\"memory_sect\">", v.pcode);
+    if let Some(tag) = &v.tag {
+        let _ = write!(out, "<span class=\"text\">{}</span>", esc(tag));
+    }
+    let _ = writeln!(
+        out,
+        "<span class=\"memory_price_sect\"></span><span class=\"rank_one\">{}</span></p>",
+        if i == 0 { "1위" } else { "" }
+    );
+    let href = format!("//prod.danawa.com/info/?pcode={}&cate={cate}", v.pcode);
+    let _ = match v.stock {
+        Stock::InStock | Stock::NoShops | Stock::LowPriceOnly => writeln!(
+            out,
+            "<p class=\"price_sect\"><a href=\"{href}\" target=\"_blank\"><strong>{}</strong>원</a></p>",
+            comma(u64::from(v.price))
+        ),
+        Stock::NoPrice(k) => writeln!(
+            out,
+            "<p class=\"price_sect\"><a href=\"{href}\" target=\"_blank\"><strong>{}</strong></a></p>",
+            NO_PRICE_TEXTS[usize::from(k) % NO_PRICE_TEXTS.len()]
+        ),
+        Stock::Discontinued => writeln!(
+            out,
+            "<p class=\"price_sect\"><a href=\"{href}\" target=\"_blank\"><strong class=\"nosale_price\">단종상품</strong></a></p>"
+        ),
+    };
+    out.push_str("</li>\n");
+}
+
+fn render_pager(out: &mut String, page: &ListPage<'_>) {
+    let last = page.total.div_ceil(page.list_count.max(1)).max(1);
+    let block = (page.page.max(1) - 1) / 10;
+    let first = block * 10 + 1;
+    out.push_str("<div class=\"prod_num_nav\">\n<div class=\"num_nav_wrap\">\n");
+    if block > 0 {
+        let _ = writeln!(out, "<a href=\"#\" class=\"edge_nav nav_prev\" onclick=\"javascript:movePage({}); return false;\">이전 페이지</a>", first - 1);
+    }
+    out.push_str("<div class=\"number_wrap\">");
+    for n in first..=(first + 9).min(last) {
+        if n == page.page {
+            let _ = write!(out, "<a class=\"num now_on\">{n}</a>");
+        } else {
+            let _ =
+                write!(out, "<a href=\"#\" class=\"num \" onclick=\"javascript:movePage({n}); return false;\">{n}</a>");
+        }
+    }
+    out.push_str("</div>\n");
+    if first + 9 < last {
+        let _ = writeln!(out, "<a href=\"#\" class=\"edge_nav nav_next\" onclick=\"javascript:movePage({}); return false;\">다음 페이지</a>", first + 10);
+    }
+    out.push_str("</div>\n</div>\n");
+}

@@ -1,0 +1,42 @@
+//! Deterministic randomness: every generated value is a pure function of the seed and a key,
+//! so the same seed gives the same catalogue and the same bytes on every run and machine.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// Mixes 64-bit words into one (SplitMix64 finaliser), so nearby keys give unrelated streams.
+pub fn mix(words: &[u64]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &w in words {
+        h ^= w.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(h << 6).wrapping_add(h >> 2);
+        h = splitmix(h);
+    }
+    h
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A random stream for one purpose (`salt`) of one thing (`key`) under `seed`.
+pub fn stream(seed: u64, salt: u64, key: u64) -> StdRng {
+    StdRng::seed_from_u64(mix(&[seed, salt, key]))
+}
+
+/// A uniform number in [0, 1) from a key, without building a generator (hot paths).
+pub fn unit(seed: u64, salt: u64, key: u64) -> f64 {
+    (mix(&[seed, salt, key]) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Salts: one per purpose, so adding a purpose never shifts another's values.
+pub mod salt {
+    pub const CATALOGUE: u64 = 1;
+    pub const SPEC: u64 = 2;
+    pub const SHOPS: u64 = 3;
+    pub const CONNECTION: u64 = 4;
+    pub const FAULTS: u64 = 5;
+    pub const CATEGORY: u64 = 6;
+}
