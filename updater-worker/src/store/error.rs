@@ -1,0 +1,92 @@
+//! What can go wrong writing a batch, sorted by what happens next: retry the transaction,
+//! drop one entry from the batch, or give the batch back to the caller unacked.
+
+use std::time::Duration;
+
+use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+
+use super::claim::ClaimError;
+
+/// A batch that could not be written. Nothing of it is committed (or, for a commit whose
+/// outcome is unknown, what is committed is idempotent): the caller leaves its entries
+/// unacked, so they are delivered again.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// MongoDB did not answer for the whole retry window. The caller logs this once per
+    /// change of state and reports not-ready.
+    #[error("MongoDB unreachable for {:.0?}: {source}", .down_for)]
+    MongoUnreachable { down_for: Duration, source: MongoError },
+    /// Redis (needed to claim item jobs) did not answer for the whole retry window.
+    #[error("Redis unreachable while claiming item jobs: {0}")]
+    RedisUnreachable(#[source] ClaimError),
+    /// The transaction kept failing with errors MongoDB calls transient (write conflicts
+    /// with another updater, for instance).
+    #[error("transaction still failing after {attempts} attempts: {last}")]
+    Contended { attempts: u32, last: String },
+    /// MongoDB refused the batch for a reason retrying will not change (authorisation,
+    /// a bad index, ...). The batch is returned unacked; an operator must look.
+    #[error("MongoDB refused the batch: {0}")]
+    Refused(#[source] MongoError),
+}
+
+impl StoreError {
+    /// Whether the error means a server could not be reached (as opposed to refusing).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::MongoUnreachable { .. } | Self::RedisUnreachable(_))
+    }
+}
+
+/// Why one transaction attempt ended without a commit.
+#[derive(Debug)]
+pub(super) enum AttemptError {
+    /// Abort and run the whole transaction again after a backoff.
+    Retry(Retry),
+    /// This entry's write was refused by the server: reject it, retry the others at once.
+    Entry { index: usize, reason: String },
+    /// Give the batch back.
+    Fatal(MongoError),
+}
+
+#[derive(Debug)]
+pub(super) enum Retry {
+    Unreachable(MongoError),
+    Transient(String),
+    Redis(ClaimError),
+}
+
+/// Server error codes that mean "try again": write conflicts, a duplicate key from two
+/// concurrent upserts of one new pcode, elections, shutdowns, time limits.
+const RETRYABLE_CODES: [i32; 16] = [6, 7, 24, 50, 89, 91, 112, 189, 246, 251, 262, 9001, 10107, 11000, 11600, 11602];
+
+pub(super) fn classify(error: MongoError) -> AttemptError {
+    let unreachable = matches!(
+        *error.kind,
+        ErrorKind::Io(_)
+            | ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+    );
+    if unreachable {
+        return AttemptError::Retry(Retry::Unreachable(error));
+    }
+    let labelled =
+        error.contains_label(TRANSIENT_TRANSACTION_ERROR) || error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT);
+    let code = match &*error.kind {
+        ErrorKind::Command(command) => Some(command.code),
+        _ => None,
+    };
+    if labelled || code.is_some_and(|c| RETRYABLE_CODES.contains(&c)) {
+        return AttemptError::Retry(Retry::Transient(error.to_string()));
+    }
+    AttemptError::Fatal(error)
+}
+
+/// A `writeErrors` entry of an `update` reply: retryable codes retry the batch, the others
+/// are this entry's own fault.
+pub(super) fn write_error(index: usize, code: i32, message: &str) -> AttemptError {
+    if RETRYABLE_CODES.contains(&code) {
+        AttemptError::Retry(Retry::Transient(format!("write error {code}: {message}")))
+    } else {
+        AttemptError::Entry { index, reason: format!("MongoDB refused the write ({code}): {message}") }
+    }
+}

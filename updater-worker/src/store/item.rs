@@ -1,0 +1,45 @@
+//! The update statements an item result turns into. Item results never insert: a part exists
+//! because a list result created it; a missing one is logged and skipped.
+
+use bson::{doc, DateTime, Document};
+use common::messages::{ItemOutcome, ItemResult, ProductInfo};
+
+use super::list::name_doc;
+
+/// Statements for the `update` command; the first one matches the part when it exists.
+///
+/// # Errors
+/// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
+pub(super) fn statements(item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
+    let pcode = item.job.pcode.as_str();
+    let set = match &item.outcome {
+        ItemOutcome::Product(info) => return product(pcode, info, item, now),
+        ItemOutcome::Discontinued => doc! {"stock": false, "isUpdating": false, "updatedAt": now},
+        // The job is dead: only release the part, its data stays as it was.
+        ItemOutcome::Failed { .. } => doc! {"isUpdating": false},
+    };
+    Ok(vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}])
+}
+
+fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
+    let details = bson::to_document(&info.details).map_err(|e| format!("details: {e}"))?;
+    let vendors = bson::to_document(&info.vendors).map_err(|e| format!("vendors: {e}"))?;
+    let set = doc! {
+        "name": name_doc(&info.name),
+        "details": details,
+        "vendors": vendors,
+        "stock": info.stock,
+        "isUpdating": false,
+        "updatedAt": now,
+    };
+    let mut out = vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}];
+    if let (true, Some(price)) = (info.stock, info.lowest_price) {
+        let timestamp = DateTime::from_chrono(item.fetched_at);
+        // The crawl time identifies the point: a redelivered result finds it and adds none.
+        out.push(doc! {
+            "q": {"pcode": pcode, "prices.timestamp": {"$ne": timestamp}},
+            "u": {"$push": {"prices": {"timestamp": timestamp, "price": price}}},
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,176 @@
+//! Writes a batch of crawl results to the `parts` collection in one MongoDB transaction, with
+//! the item-job fan-out decided inside it; retries the whole transaction on transient errors.
+//!
+//! Every write is idempotent (upserts keyed by pcode, price points keyed by crawl time, claims
+//! keyed by stream entry), so a batch applied twice leaves the same database: the caller may
+//! ack after the commit and redeliver whatever was not acked.
+
+mod claim;
+mod error;
+mod item;
+mod list;
+mod retry;
+mod txn;
+
+use std::time::{Duration, Instant};
+
+use bson::Document;
+use common::messages::{CrawlResult, ItemJob};
+use common::parts::COLLECTION;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
+
+pub use claim::{ClaimError, ClaimRequest, Claimer, DEFAULT_CLAIM_TTL};
+pub use error::StoreError;
+pub use retry::{Reachability, RetryPolicy};
+
+use error::{AttemptError, Retry};
+use retry::Backoff;
+
+/// One stream entry of a batch: its id (claims are keyed by it) and its decoded result.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub id: &'a str,
+    pub result: &'a CrawlResult,
+}
+
+/// What became of one entry of a committed batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryOutcome {
+    /// Written; the caller enqueues these item jobs in the same Redis step as the ack.
+    Applied { item_jobs: Vec<ItemJob> },
+    /// Not written (invalid, or refused by MongoDB); the caller dead-letters it.
+    Rejected { reason: String },
+}
+
+/// The outcome of [`Store::apply_batch`], one entry outcome per input entry, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOutcome {
+    pub entries: Vec<EntryOutcome>,
+    /// Transactions started for this batch (1 when nothing had to be retried).
+    pub attempts: u32,
+}
+
+/// The only writer of `parts`. Cheap to clone; clones share connections and reachability.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    database: Database,
+    parts: Collection<Document>,
+    claimer: Claimer,
+    retry: RetryPolicy,
+    reachability: Reachability,
+}
+
+/// Connects a client with time limits suited to a worker: a down server is noticed in
+/// seconds (and retried), not after the driver's default 30 s. Settings in the URI win.
+///
+/// # Errors
+/// When the URI does not parse or names an unsupported option.
+pub async fn connect(uri: &str) -> mongodb::error::Result<Client> {
+    let mut options = ClientOptions::parse(uri).await?;
+    options.server_selection_timeout.get_or_insert(Duration::from_secs(3));
+    options.connect_timeout.get_or_insert(Duration::from_secs(3));
+    options.app_name.get_or_insert_with(|| "updater-worker".to_owned());
+    Client::with_options(options)
+}
+
+impl Store {
+    pub fn new(client: Client, database: &str, claimer: Claimer) -> Self {
+        let database = client.database(database);
+        let parts = database.collection(COLLECTION);
+        Self { client, database, parts, claimer, retry: RetryPolicy::default(), reachability: Reachability::default() }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The collection written, for index creation and readers in tests.
+    pub fn parts(&self) -> &Collection<Document> {
+        &self.parts
+    }
+
+    /// Shared state for a readiness probe: down from the first unreachable error until the
+    /// next commit.
+    pub fn reachability(&self) -> &Reachability {
+        &self.reachability
+    }
+
+    /// Creates the indexes of `parts` when missing.
+    ///
+    /// # Errors
+    /// See [`crate::indexes::ensure_indexes`].
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        crate::indexes::ensure_indexes(&self.parts).await
+    }
+
+    /// Validates the entries, then writes the valid ones in one transaction, retried with
+    /// backoff on transient errors until [`RetryPolicy::give_up_after`]. An entry whose write
+    /// MongoDB refuses is rejected and the transaction is run again without it.
+    ///
+    /// Cancel-safe: dropping the future leaves the transaction uncommitted, or committed with
+    /// idempotent effects; either way the unacked entries can simply be delivered again.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when no commit happened within the retry window; nothing may be acked.
+    #[tracing::instrument(skip_all, fields(batch = batch.len()))]
+    pub async fn apply_batch(&self, batch: &[Entry<'_>]) -> Result<BatchOutcome, StoreError> {
+        let mut rejected: Vec<Option<String>> =
+            batch.iter().map(|e| crate::validate::validate(e.result).err().map(|i| i.to_string())).collect();
+        let started = Instant::now();
+        let mut backoff = Backoff::new(&self.retry);
+        let mut attempts = 0;
+        loop {
+            let live: Vec<usize> = (0..batch.len()).filter(|i| rejected[*i].is_none()).collect();
+            attempts += 1;
+            let error = match self.attempt(batch, &live).await {
+                Ok(mut jobs) => {
+                    self.reachability.mark_up();
+                    let entries = rejected
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, reason)| match reason {
+                            Some(reason) => EntryOutcome::Rejected { reason },
+                            None => EntryOutcome::Applied { item_jobs: std::mem::take(&mut jobs[i]) },
+                        })
+                        .collect();
+                    return Ok(BatchOutcome { entries, attempts });
+                }
+                Err(error) => error,
+            };
+            match error {
+                AttemptError::Entry { index, reason } => {
+                    tracing::warn!(entry = batch[index].id, %reason, "entry refused by MongoDB; retrying the batch without it");
+                    rejected[index] = Some(reason);
+                }
+                AttemptError::Fatal(error) => return Err(StoreError::Refused(error)),
+                AttemptError::Retry(cause) => {
+                    let delay = backoff.next_delay();
+                    self.note_failure(&cause, attempts);
+                    if started.elapsed() + delay > self.retry.give_up_after {
+                        return Err(self.give_up(cause, attempts, started.elapsed()));
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    fn note_failure(&self, cause: &Retry, attempt: u32) {
+        match cause {
+            Retry::Unreachable(error) => self.reachability.mark_down(error),
+            Retry::Transient(reason) => tracing::debug!(attempt, %reason, "transient transaction error; retrying"),
+            Retry::Redis(error) => tracing::debug!(attempt, %error, "Redis claim failed; retrying"),
+        }
+    }
+
+    fn give_up(&self, cause: Retry, attempts: u32, down_for: Duration) -> StoreError {
+        match cause {
+            Retry::Unreachable(source) => StoreError::MongoUnreachable { down_for, source },
+            Retry::Transient(last) => StoreError::Contended { attempts, last },
+            Retry::Redis(error) => StoreError::RedisUnreachable(error),
+        }
+    }
+}

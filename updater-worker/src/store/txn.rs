@@ -1,0 +1,222 @@
+//! One transaction attempt: every entry's `update` command, the stale check, the Redis claim
+//! and the `isUpdating` marks, then the commit. Any failure aborts the whole attempt.
+
+use std::collections::{BTreeMap, HashSet};
+
+use bson::{doc, Bson, DateTime, Document};
+use common::messages::{CrawlResult, ItemJob, ListPageResult};
+use common::parts::COLLECTION;
+use futures::TryStreamExt;
+use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
+use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteConcern};
+use mongodb::ClientSession;
+
+use super::error::{classify, write_error, AttemptError};
+use super::{item, list, ClaimRequest, Entry, Retry, Store};
+
+/// A pcode an entry may want an item job for.
+struct Candidate<'a> {
+    index: usize,
+    list: &'a ListPageResult,
+    pcode: &'a str,
+}
+
+impl Store {
+    /// Runs one attempt; on success, the item jobs of each entry (indexed like `batch`).
+    pub(super) async fn attempt(&self, batch: &[Entry<'_>], live: &[usize]) -> Result<Vec<Vec<ItemJob>>, AttemptError> {
+        let mut jobs = vec![Vec::new(); batch.len()];
+        if live.is_empty() {
+            return Ok(jobs);
+        }
+        let mut session = self.client.start_session().await.map_err(classify)?;
+        let options = TransactionOptions::builder()
+            .read_concern(ReadConcern::snapshot())
+            .write_concern(WriteConcern::builder().w(Acknowledgment::Majority).build())
+            .build();
+        session.start_transaction().with_options(options).await.map_err(classify)?;
+        match self.write_all(&mut session, batch, live, &mut jobs).await {
+            Ok(()) => self.commit(&mut session).await.map(|()| jobs),
+            Err(error) => {
+                // Best effort: the server also drops the transaction when the session ends.
+                let _ = session.abort_transaction().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn write_all(
+        &self,
+        session: &mut ClientSession,
+        batch: &[Entry<'_>],
+        live: &[usize],
+        jobs: &mut [Vec<ItemJob>],
+    ) -> Result<(), AttemptError> {
+        let now = DateTime::now();
+        for &index in live {
+            self.write_entry(session, index, &batch[index], now).await?;
+        }
+        let candidates = candidates(batch, live);
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let stale = self.stale(session, &candidates).await?;
+        let stale: Vec<&Candidate> = candidates.iter().filter(|c| stale.contains(c.pcode)).collect();
+        let requests: Vec<ClaimRequest> = stale
+            .iter()
+            .map(|c| ClaimRequest { run_id: &c.list.job.run_id, pcode: c.pcode, entry_id: batch[c.index].id })
+            .collect();
+        let owned = self.claimer.claim(&requests).await.map_err(|e| AttemptError::Retry(Retry::Redis(e)))?;
+        let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
+        self.mark_updating(session, &claimed).await?;
+        for candidate in claimed {
+            jobs[candidate.index].push(item_job(candidate));
+        }
+        Ok(())
+    }
+
+    async fn write_entry(
+        &self,
+        session: &mut ClientSession,
+        index: usize,
+        entry: &Entry<'_>,
+        now: DateTime,
+    ) -> Result<(), AttemptError> {
+        let statements = match entry.result {
+            CrawlResult::List(result) => list::statements(result, now),
+            CrawlResult::Item(result) => {
+                item::statements(result, now).map_err(|reason| AttemptError::Entry { index, reason })?
+            }
+        };
+        let matched = self.update(session, index, statements).await?;
+        if let (CrawlResult::Item(result), 0) = (entry.result, matched) {
+            // Item jobs are only made for parts a list result created; a missing one was
+            // deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
+            tracing::warn!(entry = entry.id, pcode = %result.job.pcode, "item result for a part that does not exist; skipped");
+        }
+        Ok(())
+    }
+
+    /// Runs one `update` command (all statements of one entry: one round trip) and returns
+    /// how many documents its statements matched.
+    async fn update(
+        &self,
+        session: &mut ClientSession,
+        index: usize,
+        statements: Vec<Document>,
+    ) -> Result<i64, AttemptError> {
+        if statements.is_empty() {
+            return Ok(0);
+        }
+        let command = doc! {"update": COLLECTION, "updates": statements, "ordered": true};
+        let reply = self.database.run_command(command).session(&mut *session).await.map_err(classify)?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if let Some(Bson::Document(first)) = errors.first() {
+                let code = first.get_i32("code").unwrap_or_default();
+                return Err(write_error(index, code, first.get_str("errmsg").unwrap_or("no message")));
+            }
+        }
+        Ok(number(&reply, "n"))
+    }
+
+    /// The candidates' pcodes that have no price point at or after their policy's cut-off.
+    async fn stale<'a>(
+        &self,
+        session: &mut ClientSession,
+        candidates: &[Candidate<'a>],
+    ) -> Result<HashSet<&'a str>, AttemptError> {
+        let mut by_cutoff: BTreeMap<DateTime, Vec<&str>> = BTreeMap::new();
+        for candidate in candidates {
+            if let Some(policy) = &candidate.list.job.items {
+                by_cutoff.entry(DateTime::from_chrono(policy.stale_before)).or_default().push(candidate.pcode);
+            }
+        }
+        let mut stale: HashSet<&str> = candidates.iter().map(|c| c.pcode).collect();
+        for (cutoff, pcodes) in by_cutoff {
+            let filter = doc! {"pcode": {"$in": pcodes}, "prices": {"$elemMatch": {"timestamp": {"$gte": cutoff}}}};
+            let mut fresh = self
+                .parts
+                .find(filter)
+                .projection(doc! {"_id": 0, "pcode": 1})
+                .session(&mut *session)
+                .await
+                .map_err(classify)?;
+            while let Some(doc) = fresh.stream(&mut *session).try_next().await.map_err(classify)? {
+                if let Ok(pcode) = doc.get_str("pcode") {
+                    stale.remove(pcode);
+                }
+            }
+        }
+        Ok(stale)
+    }
+
+    async fn mark_updating(&self, session: &mut ClientSession, claimed: &[&Candidate<'_>]) -> Result<(), AttemptError> {
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let pcodes: Vec<&str> = claimed.iter().map(|c| c.pcode).collect();
+        let statement = doc! {"q": {"pcode": {"$in": pcodes}}, "u": {"$set": {"isUpdating": true}}, "multi": true};
+        // Not attributable to one entry: a refusal here fails the batch rather than an entry.
+        match self.update(session, usize::MAX, vec![statement]).await {
+            Err(AttemptError::Entry { reason, .. }) => Err(AttemptError::Retry(Retry::Transient(reason))),
+            other => other.map(drop),
+        }
+    }
+
+    /// Commits; an unknown commit outcome is retried (committing twice is a no-op).
+    async fn commit(&self, session: &mut ClientSession) -> Result<(), AttemptError> {
+        let mut retries = 0;
+        loop {
+            match session.commit_transaction().await {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && retries < self.retry.commit_retries =>
+                {
+                    retries += 1;
+                    tracing::debug!(retries, error = %e, "commit outcome unknown; committing again");
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+    }
+}
+
+/// Every kept variant of list results with an item policy, first entry first; a pcode listed
+/// twice in one run within the batch is asked for once.
+fn candidates<'a>(batch: &[Entry<'a>], live: &[usize]) -> Vec<Candidate<'a>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for &index in live {
+        let CrawlResult::List(list) = batch[index].result else { continue };
+        if list.job.items.is_none() {
+            continue;
+        }
+        for variant in list.products.iter().flat_map(|p| &p.variants) {
+            if seen.insert((list.job.run_id.as_str(), variant.pcode.as_str())) {
+                out.push(Candidate { index, list, pcode: &variant.pcode });
+            }
+        }
+    }
+    out
+}
+
+fn item_job(candidate: &Candidate<'_>) -> ItemJob {
+    let job = &candidate.list.job;
+    ItemJob {
+        run_id: job.run_id.clone(),
+        pcode: candidate.pcode.to_owned(),
+        category: job.category.clone(),
+        category_number: job.category_number.clone(),
+        item_base_url: job.items.as_ref().map(|p| p.item_base_url.clone()).unwrap_or_default(),
+        attempt: 0,
+    }
+}
+
+/// An integer field of a reply, whichever integer type the server chose.
+fn number(reply: &Document, field: &str) -> i64 {
+    match reply.get(field) {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
