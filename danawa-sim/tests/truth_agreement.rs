@@ -1,0 +1,98 @@
+//! The sim's markup and its ground truth agree: a reference crawl of the served HTML yields
+//! exactly the truth documents, and totals and pagination match the catalogue.
+
+mod common;
+
+use common::{parse_fragment, small, start, RefCrawler};
+use danawa_sim::{default_config, ground_truth};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_crawl_of_the_markup_reproduces_the_truth() {
+    let sim = start(small(11, 130)).await;
+    let config = default_config().expect("config");
+    let truth = ground_truth(&sim.state().catalogue, &config);
+    assert!(truth.len() > 500, "a useful truth has many parts, got {}", truth.len());
+    let mut crawled = RefCrawler::new(sim.origin()).crawl(&config).await;
+    crawled.sort_by_key(|p| p.pcode.parse::<u64>().unwrap_or(0));
+    assert_eq!(crawled.len(), truth.len());
+    for (c, t) in crawled.iter().zip(&truth) {
+        assert_eq!(serde_json::to_value(c).unwrap(), serde_json::to_value(t).unwrap(), "pcode {}", t.pcode);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_truth_endpoint_matches_the_library() {
+    let sim = start(small(5, 60)).await;
+    let body = reqwest::get(format!("{}/_sim/truth", sim.origin())).await.unwrap().text().await.unwrap();
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let truth = ground_truth(&sim.state().catalogue, &default_config().unwrap());
+    assert_eq!(served, serde_json::to_value(&truth).unwrap());
+    let pcodes: Vec<u64> = truth.iter().map(|p| p.pcode.parse().unwrap()).collect();
+    assert!(pcodes.windows(2).all(|w| w[0] < w[1]), "sorted by pcode");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn totals_and_pages_follow_filters_and_list_count() {
+    let sim = start(small(3, 250)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112775").await;
+    let referer = format!("{}/list/?cate=112775", sim.origin());
+    let category = sim.state().catalogue.by_number(112775).unwrap();
+    for value in ["5112", "5116", "153734"] {
+        let expected = category.listing(&[], &[value.parse().unwrap()]);
+        let filter = (&::common::config::FilterKind::Attribute, value);
+        let mut seen = Vec::new();
+        let last = expected.len().div_ceil(90) as u32;
+        for p in 1..=last + 1 {
+            let html = crawler
+                .post("/list/ajax/getProductList.ajax.php", &referer, &RefCrawler::list_form(&page, p, Some(filter)))
+                .await;
+            let (total, entries) = parse_fragment(&html);
+            assert_eq!(total, expected.len(), "totalProductCount for {value}");
+            assert!(entries.len() <= 90);
+            if p == last + 1 {
+                assert!(entries.is_empty(), "past the last page nothing is listed");
+            }
+            seen.extend(entries.into_iter().map(|e| e.variants[0].0.clone()));
+        }
+        let want: Vec<String> =
+            expected.iter().map(|&i| category.products[i as usize].variants[0].pcode.to_string()).collect();
+        assert_eq!(seen, want, "pages concatenate to the BEST-ordered listing");
+    }
+    // listCount 30 pages the same listing in thirds.
+    let mut form = RefCrawler::list_form(&page, 2, None);
+    form.iter_mut().filter(|(k, _)| k == "listCount").for_each(|(_, v)| *v = "30".into());
+    let (total, entries) = parse_fragment(&crawler.post("/list/ajax/getProductList.ajax.php", &referer, &form).await);
+    assert_eq!((total, entries.len()), (250, 30));
+    // A case can be ATX and a tuning case: the same pcode appears under two filters.
+    let atx = category.listing(&[], &[5112]);
+    let tuning = category.listing(&[], &[5116]);
+    assert!(atx.iter().any(|i| tuning.contains(i)), "pcodes shared across filters");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_without_category_fields_or_ajax_headers_get_an_empty_200() {
+    let sim = start(small(3, 40)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112747").await;
+    let referer = format!("{}/list/?cate=112747", sim.origin());
+    let mut form = RefCrawler::list_form(&page, 1, None);
+    form.retain(|(k, _)| k != "categoryCode");
+    assert_eq!(crawler.post("/list/ajax/getProductList.ajax.php", &referer, &form).await, "");
+    // Codes read from the cate number instead of the page do not place the category.
+    let mut wrong = RefCrawler::list_form(&page, 1, None);
+    wrong.iter_mut().filter(|(k, _)| k == "categoryCode").for_each(|(_, v)| *v = "747".into());
+    assert_eq!(crawler.post("/list/ajax/getProductList.ajax.php", &referer, &wrong).await, "");
+    let bare = reqwest::Client::new()
+        .post(format!("{}/list/ajax/getProductList.ajax.php", sim.origin()))
+        .form(&RefCrawler::list_form(&page, 1, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 200);
+    assert_eq!(bare.text().await.unwrap(), "", "no X-Requested-With: empty answer");
+    sim.shutdown().await;
+}
