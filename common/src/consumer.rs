@@ -95,9 +95,13 @@ pub async fn run<H: BatchHandler>(
                 health.ok();
                 let handler = handler.clone();
                 let gauge = slots_in_use.clone();
+                let keep_alive = KeepAlive::new(&source, &batch);
                 gauge.inc();
                 tasks.spawn(async move {
-                    handler.handle(batch).await;
+                    tokio::select! {
+                        () = handler.handle(batch) => {}
+                        () = keep_alive.run() => {}
+                    }
                     gauge.dec();
                     drop(permit);
                 });
@@ -128,6 +132,43 @@ async fn drain(mut tasks: JoinSet<()>, grace: Duration) {
     if finished.is_err() {
         tracing::warn!(unfinished = tasks.len(), "grace period over: unfinished entries stay pending for others");
         tasks.abort_all();
+    }
+}
+
+/// Keeps a batch's entries looking alive while they are worked on (XCLAIM to ourselves with
+/// JUSTID resets their idle time), so a slow job is not reclaimed by another consumer; only
+/// the entries of a dead consumer go idle.
+struct KeepAlive {
+    pool: Pool,
+    stream: String,
+    group: String,
+    consumer: String,
+    ids: Vec<String>,
+    every: Duration,
+}
+
+impl KeepAlive {
+    fn new(source: &EntrySource, batch: &[Delivery]) -> Self {
+        let s = &source.settings;
+        Self {
+            pool: source.pool.clone(),
+            stream: s.stream.clone(),
+            group: s.group.clone(),
+            consumer: s.consumer.clone(),
+            ids: batch.iter().map(|d| d.id.clone()).collect(),
+            every: (s.claim_idle / 3).max(Duration::from_millis(10)),
+        }
+    }
+
+    /// Never returns; dropped when the batch is done.
+    async fn run(self) {
+        loop {
+            tokio::time::sleep(self.every).await;
+            let Ok(mut conn) = self.pool.get().await else { continue };
+            let mut cmd = redis::cmd("XCLAIM");
+            cmd.arg(&self.stream).arg(&self.group).arg(&self.consumer).arg(0).arg(&self.ids).arg("JUSTID");
+            let _: redis::RedisResult<Value> = cmd.query_async(&mut conn).await;
+        }
     }
 }
 
@@ -386,7 +427,7 @@ pub fn default_consumer_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-pub(crate) fn pool_error(e: deadpool_redis::PoolError) -> redis::RedisError {
+pub fn pool_error(e: deadpool_redis::PoolError) -> redis::RedisError {
     match e {
         deadpool_redis::PoolError::Backend(e) => e,
         other => redis::RedisError::from((redis::ErrorKind::Io, "connection pool", other.to_string())),

@@ -52,6 +52,12 @@ impl Keys {
         format!("{}:run:{run_id}:pages", self.tag)
     }
 
+    /// Hash of list-answer fingerprints of one run: a listing's page served again for
+    /// another page is a soft block.
+    pub fn run_list_prints(&self, run_id: &str) -> String {
+        format!("{}:run:{run_id}:listprints", self.tag)
+    }
+
     /// Shared request budget (GCRA state) of all crawler replicas.
     pub fn rate_limit(&self) -> String {
         format!("{}:ratelimit", self.tag)

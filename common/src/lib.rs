@@ -10,6 +10,7 @@ pub mod keys;
 pub mod messages;
 pub mod metrics;
 pub mod parts;
+pub mod plan;
 pub mod queue;
 pub mod redis_pool;
 pub mod secret;

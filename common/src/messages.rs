@@ -48,6 +48,24 @@ pub struct ListPageJob {
     pub attempt: u32,
 }
 
+impl ListPageJob {
+    /// The listing this page belongs to: category and filter value (`cpu|3156`).
+    pub fn listing(&self) -> String {
+        format!("{}|{}", self.category, self.filter.as_ref().map_or("", |f| f.value.as_str()))
+    }
+
+    /// The member of the run's enqueued-pages set for this page (`cpu|3156|2`): a page is
+    /// enqueued once per run, whoever adds it (the producer or a first page's fan-out).
+    pub fn page_member(&self) -> String {
+        format!("{}|{}", self.listing(), self.page)
+    }
+
+    /// The same listing at another page, as a fresh job.
+    pub fn for_page(&self, page: u32) -> Self {
+        Self { page, fan_out: false, attempt: 0, ..self.clone() }
+    }
+}
+
 /// How the products of a listing get item jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,11 +12,11 @@ pub const DEFAULT_STREAM_PREFIX: &str = "ek";
 #[derive(Debug, Clone, Args)]
 pub struct CommonSettings {
     /// Redis URL with its password, e.g. redis://:PASSWORD@127.0.0.1:6379/0.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: SecretUrl,
 
     /// MongoDB connection string (a replica set: the updater writes in transactions).
-    #[arg(long, env = "MONGODB_URI")]
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
     pub mongodb_uri: Option<SecretUrl>,
 
     /// MongoDB database holding the `parts` collection.

@@ -21,6 +21,8 @@ pub const SPEC_AJAX_PATH: &str = "/info/ajax/getProductDescription.ajax.php";
 /// The full price-compare shop list.
 pub const SHOPS_AJAX_PATH: &str = "/info/ajax/getAllPriceCompareMallList.ajax.php";
 pub const ROBOTS_PATH: &str = "/robots.txt";
+/// Every path the crawler requests, checked against robots.txt.
+pub const CRAWLER_PATHS: [&str; 5] = [LIST_PAGE_PATH, LIST_AJAX_PATH, PRODUCT_PATH, SPEC_AJAX_PATH, SHOPS_AJAX_PATH];
 
 /// The sort the crawler asks for: popularity, which `sortOrder` reflects.
 pub const SORT_METHOD: &str = "BEST";
@@ -133,6 +135,11 @@ impl Site {
 
     pub fn robots_url(&self) -> String {
         format!("{}{ROBOTS_PATH}", self.origin)
+    }
+
+    /// GET of robots.txt.
+    pub fn robots_request(&self) -> Request {
+        self.page_request(self.robots_url())
     }
 
     /// GET of the legacy category page, whose scripts hold the list request's values.

@@ -1,0 +1,250 @@
+//! The HTTP side: one reqwest client per proxy (rustls, gzip, brotli, timeouts), a desktop
+//! User-Agent per job, the shared request budget, and the classification of answers into
+//! success, block or transient failure.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::StatusCode;
+
+use crate::danawa::{self, Method, Request};
+use crate::errors::{BlockCause, CrawlError};
+use crate::metrics::CrawlerMetrics;
+use crate::rate_limit::RateLimiter;
+
+/// Texts that mean "you are blocked" on a page that otherwise looks normal.
+const BLOCK_MARKERS: [&str; 4] = ["비정상적인 접근", "접속이 차단", "Access Denied", "접근이 제한"];
+/// Longest `Retry-After` honoured; beyond it the job's own backoff applies.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub proxies: Vec<String>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub request_delay: Option<Duration>,
+}
+
+/// A client through one proxy (or none), and a twin that never reuses a connection, for
+/// when the site's answer sticks to the connection (the Next.js list page).
+struct Route {
+    pooled: reqwest::Client,
+    fresh: reqwest::Client,
+}
+
+/// Sends the crawler's requests. Cheap to share: clone the `Arc`.
+pub struct Fetcher {
+    routes: Vec<Route>,
+    next_route: AtomicUsize,
+    next_agent: AtomicUsize,
+    settings: HttpSettings,
+    rate: Option<RateLimiter>,
+    metrics: CrawlerMetrics,
+}
+
+impl Fetcher {
+    /// # Errors
+    /// When a proxy URL is not valid or the TLS back end cannot start.
+    pub fn new(
+        settings: HttpSettings,
+        rate: Option<RateLimiter>,
+        metrics: CrawlerMetrics,
+    ) -> Result<Arc<Self>, reqwest::Error> {
+        let proxies: Vec<Option<&str>> = if settings.proxies.is_empty() {
+            vec![None]
+        } else {
+            settings.proxies.iter().map(|p| Some(p.as_str())).collect()
+        };
+        let routes = proxies
+            .into_iter()
+            .map(|proxy| Ok(Route { pooled: client(&settings, proxy, true)?, fresh: client(&settings, proxy, false)? }))
+            .collect::<Result<Vec<_>, reqwest::Error>>()?;
+        let start = rand::thread_rng().gen_range(0..danawa::USER_AGENTS.len());
+        Ok(Arc::new(Self {
+            routes,
+            next_route: AtomicUsize::new(0),
+            next_agent: AtomicUsize::new(start),
+            settings,
+            rate,
+            metrics,
+        }))
+    }
+
+    /// A session for one job: one proxy and one User-Agent, in turn across jobs.
+    pub fn session(self: &Arc<Self>) -> Session {
+        let route = self.next_route.fetch_add(1, Ordering::Relaxed) % self.routes.len();
+        let agent = danawa::user_agent(self.next_agent.fetch_add(1, Ordering::Relaxed));
+        Session { fetcher: self.clone(), route, agent, requests: 0 }
+    }
+}
+
+fn client(settings: &HttpSettings, proxy: Option<&str>, pooled: bool) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .gzip(true)
+        .brotli(true)
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .redirect(reqwest::redirect::Policy::limited(3));
+    builder =
+        if pooled { builder.pool_idle_timeout(Duration::from_secs(30)) } else { builder.pool_max_idle_per_host(0) };
+    builder = match proxy {
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy)?),
+        None => builder.no_proxy(),
+    };
+    builder.build()
+}
+
+/// The requests of one job.
+pub struct Session {
+    fetcher: Arc<Fetcher>,
+    route: usize,
+    agent: &'static str,
+    /// Requests sent so far, failures included.
+    pub requests: u32,
+}
+
+impl Session {
+    /// Sends a request and returns the body of a successful answer.
+    ///
+    /// # Errors
+    /// [`CrawlError::Blocked`] for 403, 429, empty answers and block-marker texts;
+    /// [`CrawlError::Transient`] for timeouts, connection errors and other failures.
+    pub async fn send(&mut self, request: &Request) -> Result<String, CrawlError> {
+        self.send_on(request, false).await
+    }
+
+    /// Like [`Session::send`] on a connection of its own (not reused from the pool).
+    pub async fn send_fresh(&mut self, request: &Request) -> Result<String, CrawlError> {
+        self.send_on(request, true).await
+    }
+
+    async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
+        self.wait_for_turn().await?;
+        let fetcher = &self.fetcher;
+        let route = &fetcher.routes[self.route];
+        let client = if fresh { &route.fresh } else { &route.pooled };
+        let mut builder = match request.method {
+            Method::Get => client.get(&request.url),
+            Method::Post => client.post(&request.url).body(request.body()),
+        };
+        builder = builder.header(reqwest::header::USER_AGENT, self.agent);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        self.requests += 1;
+        let started = Instant::now();
+        let result = read_answer(builder).await;
+        fetcher.metrics.request_seconds.observe(started.elapsed().as_secs_f64());
+        if let Ok((_, _, body)) = &result {
+            fetcher.metrics.bytes.inc_by(u64::try_from(body.len()).unwrap_or(0));
+        }
+        let (status, retry_after, body) = result?;
+        classify(status, retry_after, body)
+    }
+
+    /// The shared budget first, then the optional per-request delay.
+    async fn wait_for_turn(&self) -> Result<(), CrawlError> {
+        if let Some(rate) = &self.fetcher.rate {
+            rate.acquire().await.map_err(|e| CrawlError::Redis(e.to_string()))?;
+        }
+        if let Some(delay) = self.fetcher.settings.request_delay {
+            let jitter = rand::thread_rng().gen_range(0.5..1.5);
+            tokio::time::sleep(delay.mul_f64(jitter)).await;
+        }
+        Ok(())
+    }
+}
+
+type Answer = (StatusCode, Option<Duration>, String);
+
+async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Answer, CrawlError> {
+    let response = builder.send().await.map_err(transient)?;
+    let status = response.status();
+    let retry_after =
+        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+    let body = response.text().await.map_err(transient)?;
+    Ok((status, retry_after, body))
+}
+
+fn transient(error: reqwest::Error) -> CrawlError {
+    let kind = if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "answer cut off"
+    } else {
+        "request failed"
+    };
+    // The error's own text holds the URL, which is not secret; the proxy URL is not in it.
+    CrawlError::Transient { cause: format!("{kind}: {error}"), retry_after: None }
+}
+
+/// Sorts an answer into success, block or transient failure.
+pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: String) -> Result<String, CrawlError> {
+    let blocked = |cause, detail: String| Err(CrawlError::Blocked { cause, detail, retry_after, parse: None });
+    match status {
+        StatusCode::FORBIDDEN => blocked(BlockCause::Forbidden, "HTTP 403".into()),
+        StatusCode::TOO_MANY_REQUESTS => blocked(BlockCause::TooManyRequests, "HTTP 429".into()),
+        s if s.is_server_error() => Err(CrawlError::Transient { cause: format!("HTTP {}", s.as_u16()), retry_after }),
+        s if !s.is_success() => Err(CrawlError::Transient { cause: format!("HTTP {}", s.as_u16()), retry_after }),
+        _ if body.trim().is_empty() => blocked(BlockCause::Empty, "empty answer".into()),
+        _ => match BLOCK_MARKERS.iter().find(|m| body.contains(*m)) {
+            Some(marker) => blocked(BlockCause::Marker, format!("answer says {marker:?}")),
+            None => Ok(body),
+        },
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = httpdate_to_unix(value)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+            Duration::from_secs(at.saturating_sub(now))
+        }
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+fn httpdate_to_unix(value: &str) -> Option<u64> {
+    let parsed = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    u64::try_from(parsed.timestamp()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_sorted_by_what_happens_next() {
+        let ok = classify(StatusCode::OK, None, "<html>fine</html>".into());
+        assert!(ok.is_ok());
+        for (status, body, cause) in [
+            (StatusCode::FORBIDDEN, "x", BlockCause::Forbidden),
+            (StatusCode::TOO_MANY_REQUESTS, "x", BlockCause::TooManyRequests),
+            (StatusCode::OK, "  ", BlockCause::Empty),
+            (StatusCode::OK, "<p>비정상적인 접근이 감지되었습니다</p>", BlockCause::Marker),
+        ] {
+            match classify(status, None, body.into()) {
+                Err(CrawlError::Blocked { cause: found, .. }) => assert_eq!(found, cause),
+                other => panic!("{status} {body:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(classify(StatusCode::BAD_GATEWAY, None, "x".into()), Err(CrawlError::Transient { .. })));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("100000"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

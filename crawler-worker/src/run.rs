@@ -1,0 +1,132 @@
+//! `crawler-worker run`: checks the environment (production needs a working proxy and a
+//! Redis password), then serves the endpoints and runs the consumer loop until shutdown.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use common::consumer::{self, ConsumerSettings};
+use common::endpoints::{self, ReadinessCheck};
+use common::keys::CRAWLERS_GROUP;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use crate::crawl::Crawler;
+use crate::http::{Fetcher, HttpSettings};
+use crate::metrics::CrawlerMetrics;
+use crate::proxy_check;
+use crate::rate_limit::RateLimiter;
+use crate::robots::Robots;
+use crate::settings::{CrawlerSettings, Environment};
+use crate::tor::{TorAuth, TorControl};
+use crate::worker::{CrawlHandler, RetryPolicy};
+
+/// Runs the crawler until `shutdown` is cancelled and in-flight jobs are drained.
+///
+/// # Errors
+/// Start-up failures: production checks, a bad proxy URL, the endpoint address in use.
+pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    check_environment(&settings).await?;
+    let keys = settings.common.keys();
+    let pool =
+        common::redis_pool::pool(&settings.common.redis_url, settings.concurrency * 2 + 4).context("Redis URL")?;
+    let mut registry = Registry::default();
+    let metrics = CrawlerMetrics::register(&mut registry, settings.concurrency);
+    let rate = settings.global_rps.map(|rps| RateLimiter::new(pool.clone(), keys.rate_limit(), rps));
+    let http = HttpSettings {
+        proxies: settings.proxies(),
+        connect_timeout: settings.connect_timeout,
+        request_timeout: settings.request_timeout,
+        request_delay: settings.request_delay,
+    };
+    let fetcher = Fetcher::new(http, rate, metrics.clone()).context("HTTP client")?;
+    let handler = Arc::new(CrawlHandler {
+        pool: pool.clone(),
+        keys: keys.clone(),
+        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.robots)),
+        fetcher,
+        tor: tor_control(&settings),
+        policy: RetryPolicy {
+            max_attempts: settings.max_attempts.max(1),
+            max_deliveries: settings.max_deliveries,
+            retry_base: settings.retry_base,
+        },
+        metrics: metrics.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let ready = readiness(pool.clone(), settings.proxies());
+    let addr = endpoints::serve(settings.http_addr, Arc::new(registry), ready, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot serve endpoints on {}", settings.http_addr))?;
+    let consumer_settings = ConsumerSettings {
+        stream: keys.jobs(),
+        group: CRAWLERS_GROUP.to_owned(),
+        consumer: settings.consumer_name.clone().unwrap_or_else(consumer::default_consumer_name),
+        slots: settings.concurrency.max(1),
+        batch_size: 1,
+        batch_wait: std::time::Duration::ZERO,
+        claim_interval: settings.claim_interval,
+        claim_idle: settings.claim_idle,
+        shutdown_grace: settings.shutdown_grace,
+    };
+    tracing::info!(
+        consumer = %consumer_settings.consumer,
+        slots = consumer_settings.slots,
+        proxies = settings.proxies().len(),
+        endpoints = %addr,
+        redis = %settings.common.redis_url,
+        "crawler-worker started"
+    );
+    consumer::run(pool, consumer_settings, handler, metrics.worker.slots_in_use.clone(), shutdown).await;
+    tracing::info!("crawler-worker stopped");
+    Ok(())
+}
+
+async fn check_environment(settings: &CrawlerSettings) -> anyhow::Result<()> {
+    if settings.environment != Environment::Production {
+        if settings.proxies().is_empty() {
+            tracing::warn!("no proxy: requests go out directly (development mode)");
+        }
+        return Ok(());
+    }
+    if settings.proxies().is_empty() {
+        bail!(
+            "production mode refuses to start without a proxy: set --proxy / EK_PROXY (e.g. socks5h://127.0.0.1:9050)"
+        );
+    }
+    if !settings.common.redis_url.has_credentials() {
+        bail!("production mode refuses a Redis URL without a password ({})", settings.common.redis_url);
+    }
+    for proxy in settings.proxies() {
+        proxy_check::check_socks5(&proxy).await.map_err(|e| anyhow::anyhow!("proxy check failed: {e}"))?;
+        tracing::info!(proxy = %common::secret::redact_url(&proxy), "proxy completed a SOCKS5 handshake");
+    }
+    Ok(())
+}
+
+fn tor_control(settings: &CrawlerSettings) -> Option<TorControl> {
+    let addr = settings.tor_control.clone()?;
+    let auth = match (&settings.tor_password, &settings.tor_cookie_file) {
+        (Some(password), _) => TorAuth::Password(password.clone()),
+        (None, Some(path)) => TorAuth::CookieFile(path.clone()),
+        (None, None) => TorAuth::None,
+    };
+    Some(TorControl::new(addr, auth))
+}
+
+/// Ready when Redis answers and every proxy accepts connections.
+fn readiness(pool: deadpool_redis::Pool, proxies: Vec<String>) -> ReadinessCheck {
+    let redis = endpoints::redis_ready(pool);
+    Arc::new(move || {
+        let redis = redis.clone();
+        let proxies = proxies.clone();
+        Box::pin(async move {
+            redis().await?;
+            for proxy in &proxies {
+                if !proxy_check::reachable(proxy).await {
+                    return Err(format!("proxy {} unreachable", common::secret::redact_url(proxy)));
+                }
+            }
+            Ok(())
+        })
+    })
+}

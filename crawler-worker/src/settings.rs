@@ -1,0 +1,111 @@
+//! The crawler's settings: every flag also an environment variable, defaults in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use common::secret::Secret;
+use common::settings::CommonSettings;
+
+#[derive(Debug, Clone, Args)]
+pub struct CrawlerSettings {
+    #[command(flatten)]
+    pub common: CommonSettings,
+
+    /// Jobs in flight in this process; the requests of one job run one after another.
+    #[arg(long, env = "EK_CONCURRENCY", default_value_t = 3)]
+    pub concurrency: usize,
+
+    /// SOCKS5 proxies (socks5h://host:port for remote DNS), comma-separated, used in turn.
+    #[arg(long, env = "EK_PROXY", value_delimiter = ',')]
+    pub proxy: Vec<String>,
+
+    /// `production` refuses to start without a working proxy or a Redis password.
+    #[arg(long = "env", env = "EK_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+
+    /// Tor control port (host:port): on a block the crawler asks Tor for a new circuit.
+    #[arg(long, env = "EK_TOR_CONTROL")]
+    pub tor_control: Option<String>,
+
+    /// Tor control password (HashedControlPassword).
+    #[arg(long, env = "EK_TOR_PASSWORD", hide_env_values = true)]
+    pub tor_password: Option<Secret>,
+
+    /// Tor control auth cookie file (CookieAuthentication), instead of a password.
+    #[arg(long, env = "EK_TOR_COOKIE_FILE")]
+    pub tor_cookie_file: Option<PathBuf>,
+
+    /// What to do about robots.txt: obey, warn (default) or ignore.
+    #[arg(long, env = "EK_ROBOTS", value_enum, default_value_t = RobotsPolicy::Warn)]
+    pub robots: RobotsPolicy,
+
+    /// Requests per second shared by every crawler replica (kept in Redis); unset: no budget.
+    #[arg(long, env = "EK_GLOBAL_RPS")]
+    pub global_rps: Option<f64>,
+
+    /// Extra pause before each request, with ±50% jitter; off by default.
+    #[arg(long, env = "EK_REQUEST_DELAY", value_parser = humantime::parse_duration)]
+    pub request_delay: Option<Duration>,
+
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "EK_HTTP_ADDR", default_value = "0.0.0.0:9100")]
+    pub http_addr: SocketAddr,
+
+    /// Consumer name in the group; default HOSTNAME-PID (a pod name in Kubernetes).
+    #[arg(long, env = "EK_CONSUMER_NAME")]
+    pub consumer_name: Option<String>,
+
+    #[arg(long, env = "EK_CONNECT_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub connect_timeout: Duration,
+
+    /// Limit for one request, body included.
+    #[arg(long, env = "EK_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
+
+    /// Attempts of one job before it goes to the dead-letter stream.
+    #[arg(long, env = "EK_MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: u32,
+
+    /// First retry delay; doubles each attempt (with jitter), capped at 60 s.
+    #[arg(long, env = "EK_RETRY_BASE", value_parser = humantime::parse_duration, default_value = "500ms")]
+    pub retry_base: Duration,
+
+    /// Deliveries of one entry (its consumers kept dying) before it is dead-lettered.
+    #[arg(long, env = "EK_MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: u64,
+
+    /// How often to look for entries abandoned by dead consumers.
+    #[arg(long, env = "EK_CLAIM_INTERVAL", value_parser = humantime::parse_duration, default_value = "15s")]
+    pub claim_interval: Duration,
+
+    /// An entry idle this long is taken over; live workers refresh theirs, so it only needs to
+    /// exceed the longest request timeout.
+    #[arg(long, env = "EK_CLAIM_IDLE", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub claim_idle: Duration,
+
+    /// On SIGTERM, time allowed to finish in-flight jobs.
+    #[arg(long, env = "EK_SHUTDOWN_GRACE", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobotsPolicy {
+    Obey,
+    Warn,
+    Ignore,
+}
+
+impl CrawlerSettings {
+    /// Proxies given, with empty items (an empty `EK_PROXY=`) left out.
+    pub fn proxies(&self) -> Vec<String> {
+        self.proxy.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+    }
+}
