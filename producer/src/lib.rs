@@ -1,4 +1,44 @@
 //! The producer: validates the scrape config, starts or resumes a run, enqueues its list-page
-//! jobs, and reports progress (`status`).
+//! jobs, waits for the run to finish, and reports progress (`status`) and dead letters.
 
+pub mod counters;
+pub mod dead_letters;
+pub mod enqueue;
+pub mod progress;
+pub mod rate;
+pub mod run;
+pub mod run_state;
+pub mod status;
+pub mod summary;
 pub mod validate;
+
+/// What can go wrong in the producer's library; each variant says what the operator does next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config is invalid: the report names every problem (exit 2, nothing enqueued).
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error(
+        "refusing to start a fresh run: run {run} still has {pending} pending entries \
+         (crawlers {crawlers}, updaters {updaters}); wait for the workers, or add --force to \
+         abandon that work"
+    )]
+    FreshRefused { run: String, pending: u64, crawlers: u64, updaters: u64 },
+    #[error("the run hash changed while this producer was starting a run (another producer?); try again")]
+    RunChanged,
+    #[error("the run was replaced by another producer (--fresh); this producer stops watching it")]
+    RunReplaced,
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("Redis connection pool: {0}")]
+    Pool(String),
+}
+
+impl From<deadpool_redis::PoolError> for Error {
+    fn from(e: deadpool_redis::PoolError) -> Self {
+        match e {
+            deadpool_redis::PoolError::Backend(e) => Error::Redis(e),
+            other => Error::Pool(other.to_string()),
+        }
+    }
+}

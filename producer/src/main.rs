@@ -2,8 +2,20 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::settings::CommonSettings;
+use producer::dead_letters::{self, Selection};
+use producer::progress::{Display, WatchSettings};
+use producer::run::{Outcome, RunOptions};
+use producer::validate::EXIT_INVALID;
+
+/// Exit status when `--fresh` is refused because workers still hold pending entries.
+const EXIT_REFUSED: u8 = 3;
+/// Exit status when stopped by SIGINT/SIGTERM before the run was done (it goes on).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(version, about = "Starts and watches scrape runs of the Danawa PC-parts catalogue")]
@@ -19,19 +31,289 @@ enum Command {
         /// The config file (the original scrapConfig.json format).
         file: PathBuf,
     },
+    /// Start (or resume) a run, enqueue its list pages, wait until it is done, print a summary.
+    Run(RunArgs),
+    /// Show the run's progress: counters per kind, streams, groups, consumers, rate, ETA.
+    Status(StatusArgs),
+    /// Inspect, retry or delete dead letters.
+    DeadLetters(DeadLettersArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonSettings,
+
+    /// The scrape config (the original scrapConfig.json format).
+    #[arg(long, env = "EK_CONFIG")]
+    config: PathBuf,
+
+    /// Abandon a running run and start a new one (refused while workers hold pending entries).
+    #[arg(long, env = "EK_FRESH")]
+    fresh: bool,
+
+    /// With --fresh: abandon the running run even while workers hold pending entries.
+    #[arg(long, env = "EK_FORCE", requires = "fresh")]
+    force: bool,
+
+    /// Parts whose last price point is older than this get item jobs (e.g. 12h, 3d);
+    /// default: every part not updated since the run started.
+    #[arg(long, env = "EK_ITEMS_STALE_AFTER", value_parser = humantime::parse_duration)]
+    items_stale_after: Option<Duration>,
+
+    /// How often the run counters are read while waiting.
+    #[arg(long, env = "EK_POLL_INTERVAL", value_parser = humantime::parse_duration, default_value = "250ms")]
+    poll_interval: Duration,
+
+    /// Progress bars (a terminal), log lines, or automatic.
+    #[arg(long, env = "EK_PROGRESS", value_enum, default_value_t = ProgressArg::Auto)]
+    progress: ProgressArg,
+
+    /// Interval of the progress log lines (when not showing bars).
+    #[arg(long, env = "EK_LOG_EVERY", value_parser = humantime::parse_duration, default_value = "5s")]
+    log_every: Duration,
+
+    /// How long a finished run's counters and dedupe sets are kept.
+    #[arg(long, env = "EK_RUN_KEEP_FOR", value_parser = humantime::parse_duration, default_value = "7d")]
+    keep_for: Duration,
+
+    /// Print the summary as JSON instead of text.
+    #[arg(long, env = "EK_SUMMARY_JSON")]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProgressArg {
+    Auto,
+    Bars,
+    Log,
+    None,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    common: CommonSettings,
+
+    /// Print again every --interval until interrupted.
+    #[arg(long, env = "EK_STATUS_WATCH")]
+    watch: bool,
+
+    /// JSON (one object per line with --watch).
+    #[arg(long, env = "EK_STATUS_JSON")]
+    json: bool,
+
+    #[arg(long, env = "EK_STATUS_INTERVAL", value_parser = humantime::parse_duration, default_value = "2s")]
+    interval: Duration,
+}
+
+#[derive(Args)]
+struct DeadLettersArgs {
+    #[command(subcommand)]
+    action: DeadLetterAction,
+}
+
+#[derive(Subcommand)]
+enum DeadLetterAction {
+    /// Show dead letters: id, kind, reason, attempts, failed at, last error.
+    List {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Every field of each dead letter as JSON, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send dead letters back to their stream (attempts reset), counted in flight again.
+    Retry {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Delete dead letters.
+    Purge {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+}
+
+#[derive(Args)]
+struct SelectArgs {
+    #[command(flatten)]
+    common: CommonSettings,
+
+    /// Only this kind: list, item, list-result, item-result (or unknown).
+    #[arg(long, env = "EK_DEAD_KIND")]
+    kind: Option<String>,
+
+    /// At most this many, oldest first.
+    #[arg(long, env = "EK_DEAD_LIMIT")]
+    limit: Option<usize>,
+
+    /// Only these dead-letter ids (repeatable).
+    #[arg(long = "id")]
+    ids: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection { kind: self.kind.clone(), limit: self.limit, ids: self.ids.clone() }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::ValidateConfig { file } => {
-            let (report, code) = producer::validate::validate_config(&file);
-            if code == 0 {
-                print!("{report}");
-            } else {
-                eprint!("{report}");
-            }
-            ExitCode::from(code)
+    if let Command::ValidateConfig { file } = &cli.command {
+        return validate(file);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("producer: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "producer failed");
+            eprintln!("producer: {e:#}");
+            ExitCode::FAILURE
         }
     }
+}
+
+fn validate(file: &std::path::Path) -> ExitCode {
+    let (report, code) = producer::validate::validate_config(file);
+    if code == 0 {
+        print!("{report}");
+    } else {
+        eprint!("{report}");
+    }
+    ExitCode::from(code)
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::ValidateConfig { file } => Ok(validate(&file)),
+        Command::Run(args) => run(args).await,
+        Command::Status(args) => status(args).await,
+        Command::DeadLetters(args) => dead_letter_command(args.action).await,
+    }
+}
+
+fn connect(common: &CommonSettings) -> anyhow::Result<deadpool_redis::Pool> {
+    common::telemetry::init(common.log_format);
+    if !common.redis_url.has_credentials() {
+        tracing::warn!(redis = %common.redis_url, "the Redis URL carries no password");
+    }
+    common::redis_pool::pool(&common.redis_url, 4).with_context(|| format!("Redis URL {}", common.redis_url))
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let pool = connect(&args.common)?;
+    let keys = args.common.keys();
+    let options = RunOptions {
+        config: args.config.clone(),
+        fresh: args.fresh,
+        force: args.force,
+        items_stale_after: args.items_stale_after,
+        watch: WatchSettings {
+            poll: args.poll_interval,
+            sample_every: Duration::from_secs(2),
+            keep_for: args.keep_for,
+            display: display(args.progress, args.log_every),
+        },
+    };
+    let shutdown = common::shutdown::on_signal();
+    match producer::run::run(&pool, &keys, &options, &shutdown).await {
+        Ok(Outcome::Finished(summary)) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&summary).context("summary as JSON")?);
+            } else {
+                print!("{summary}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Interrupted { run_id }) => {
+            eprintln!("producer: stopped; run {run_id} goes on (`producer run` again resumes watching it)");
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        Err(producer::Error::InvalidConfig(report)) => {
+            eprint!("{report}");
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+        Err(e @ producer::Error::FreshRefused { .. }) => {
+            eprintln!("producer: {e}");
+            Ok(ExitCode::from(EXIT_REFUSED))
+        }
+        Err(e) => Err(e).context("producer run"),
+    }
+}
+
+/// Bars on a terminal, log lines otherwise.
+fn display(arg: ProgressArg, log_every: Duration) -> Display {
+    use std::io::IsTerminal;
+    match arg {
+        ProgressArg::Bars => Display::Bars,
+        ProgressArg::Log => Display::Log { every: log_every },
+        ProgressArg::None => Display::Quiet,
+        ProgressArg::Auto if std::io::stderr().is_terminal() => Display::Bars,
+        ProgressArg::Auto => Display::Log { every: log_every },
+    }
+}
+
+async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let pool = connect(&args.common)?;
+    let keys = args.common.keys();
+    let mut conn = pool.get().await.context("connecting to Redis")?;
+    if args.watch {
+        let shutdown = common::shutdown::on_signal();
+        let clear = std::io::stdout().is_terminal();
+        producer::status::watch(&mut conn, &keys, args.interval, args.json, clear, &shutdown).await?;
+    } else {
+        let status = producer::status::collect(&mut conn, &keys, &mut Vec::new()).await?;
+        if args.json {
+            println!("{}", producer::status::to_json(&status));
+        } else {
+            print!("{status}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn dead_letter_command(action: DeadLetterAction) -> anyhow::Result<ExitCode> {
+    let select = match &action {
+        DeadLetterAction::List { select, .. }
+        | DeadLetterAction::Retry { select }
+        | DeadLetterAction::Purge { select } => select,
+    };
+    let pool = connect(&select.common)?;
+    let keys = select.common.keys();
+    let mut conn = pool.get().await.context("connecting to Redis")?;
+    let entries = dead_letters::select(&mut conn, &keys, &select.selection()).await?;
+    match action {
+        DeadLetterAction::List { json: true, .. } => {
+            for entry in &entries {
+                println!("{}", serde_json::to_string(entry).context("dead letter as JSON")?);
+            }
+        }
+        DeadLetterAction::List { .. } => print!("{}", dead_letters::table(&entries)),
+        DeadLetterAction::Retry { .. } => {
+            let retried = dead_letters::retry(&mut conn, &keys, &entries).await?;
+            for (id, reason) in &retried.skipped {
+                eprintln!("skipped {id}: {reason}");
+            }
+            println!(
+                "sent back {} dead letter(s); {} already gone, {} skipped",
+                retried.sent_back.len(),
+                retried.gone.len(),
+                retried.skipped.len()
+            );
+        }
+        DeadLetterAction::Purge { .. } => {
+            let deleted = dead_letters::purge(&mut conn, &keys, &entries).await?;
+            println!("deleted {deleted} dead letter(s) {:?}", dead_letters::per_kind(&entries));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

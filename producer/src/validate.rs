@@ -10,15 +10,24 @@ pub const EXIT_INVALID: u8 = 2;
 
 /// Validates a config file; returns the report to print and the exit code.
 pub fn validate_config(path: &Path) -> (String, u8) {
-    match ScrapeConfig::load(path) {
+    match load(path) {
         Ok(config) => (summary(&config), 0),
-        Err(err @ ConfigError::Io { .. }) => (err.to_string(), EXIT_INVALID),
+        Err(report) => (report, EXIT_INVALID),
+    }
+}
+
+/// Loads a config; `Err` is the report of every problem, one `file:line:col: path: message`
+/// line each, as `validate-config` prints it.
+pub fn load(path: &Path) -> Result<ScrapeConfig, String> {
+    match ScrapeConfig::load(path) {
+        Ok(config) => Ok(config),
+        Err(err @ ConfigError::Io { .. }) => Err(format!("{err}\n")),
         Err(ConfigError::Invalid { file, problems }) => {
             let mut report = format!("{file}: {} problem(s)\n", problems.len());
             for problem in problems {
                 let _ = writeln!(report, "{file}:{problem}");
             }
-            (report, EXIT_INVALID)
+            Err(report)
         }
     }
 }

@@ -1,0 +1,252 @@
+//! `producer dead-letters list|retry|purge`: inspect the dead-letter stream, send entries back
+//! to their source stream (one atomic step each, `lua/retry_dead.lua`, so the run's counters
+//! keep balancing), or delete them.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use common::keys::Keys;
+use common::messages::{DeadLetter, FIELD_BODY};
+use common::queue::counter;
+use redis::aio::ConnectionLike;
+use redis::streams::StreamRangeReply;
+use serde::Serialize;
+
+use crate::counters::KINDS;
+use crate::Error;
+
+static RETRY: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/retry_dead.lua")));
+
+/// Entries read per XRANGE call while scanning the stream.
+const PAGE: usize = 500;
+
+/// Which dead letters a command applies to (all of them by default), oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only this kind (`list`, `item`, `list-result`, `item-result`, `unknown`).
+    pub kind: Option<String>,
+    pub limit: Option<usize>,
+    /// Only these dead-letter entry ids.
+    pub ids: Vec<String>,
+}
+
+/// One entry of the dead-letter stream.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub id: String,
+    /// `None` when the entry itself does not decode (then only `purge` applies).
+    pub letter: Option<DeadLetter>,
+}
+
+impl Entry {
+    fn kind(&self) -> &str {
+        self.letter.as_ref().map_or("?", |l| l.kind.as_str())
+    }
+}
+
+/// The selected dead letters, oldest first.
+///
+/// # Errors
+/// Redis errors.
+pub async fn select<C: ConnectionLike>(conn: &mut C, keys: &Keys, selection: &Selection) -> Result<Vec<Entry>, Error> {
+    let limit = selection.limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut start = "-".to_owned();
+    while out.len() < limit {
+        let page: StreamRangeReply =
+            redis::cmd("XRANGE").arg(keys.dead()).arg(&start).arg("+").arg("COUNT").arg(PAGE).query_async(conn).await?;
+        let Some(last) = page.ids.last() else { break };
+        start = format!("({}", last.id);
+        let full = page.ids.len() == PAGE;
+        for raw in page.ids {
+            let entry = Entry { letter: DeadLetter::from_fields(&raw.map).ok(), id: raw.id };
+            if selected(&entry, selection) && out.len() < limit {
+                out.push(entry);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn selected(entry: &Entry, selection: &Selection) -> bool {
+    selection.kind.as_deref().is_none_or(|k| k == entry.kind())
+        && (selection.ids.is_empty() || selection.ids.contains(&entry.id))
+}
+
+/// What `retry` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retried {
+    /// `(dead-letter id, new entry id in the source stream)`.
+    pub sent_back: Vec<(String, String)>,
+    /// Already gone when its turn came (retried or purged by someone else).
+    pub gone: Vec<String>,
+    /// Not retried, with the reason (undecodable letter, unknown source stream).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Sends each entry back to its source stream with its attempt count reset.
+///
+/// # Errors
+/// Redis errors; the entries before the error were sent back.
+pub async fn retry<C: ConnectionLike>(conn: &mut C, keys: &Keys, entries: &[Entry]) -> Result<Retried, Error> {
+    let mut out = Retried::default();
+    for entry in entries {
+        let Some(letter) = &entry.letter else {
+            out.skipped.push((entry.id.clone(), "the dead letter does not decode".into()));
+            continue;
+        };
+        if letter.source_stream != keys.jobs() && letter.source_stream != keys.results() {
+            out.skipped.push((entry.id.clone(), format!("unknown source stream {}", letter.source_stream)));
+            continue;
+        }
+        match retry_one(conn, keys, &entry.id, letter).await? {
+            Some(new_id) => out.sent_back.push((entry.id.clone(), new_id)),
+            None => out.gone.push(entry.id.clone()),
+        }
+    }
+    Ok(out)
+}
+
+async fn retry_one<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    id: &str,
+    letter: &DeadLetter,
+) -> Result<Option<String>, Error> {
+    let run = letter.run_id.as_deref().unwrap_or("");
+    // A run id that is absent still needs keys to pass; "-" names keys that never exist.
+    let run_for_keys = if run.is_empty() { "-" } else { run };
+    let dead_field = if !run.is_empty() && KINDS.contains(&letter.kind.as_str()) {
+        counter::dead(&letter.kind)
+    } else {
+        String::new()
+    };
+    let mut call = RETRY.prepare_invoke();
+    call.key(keys.dead())
+        .key(&letter.source_stream)
+        .key(keys.run_counters(run_for_keys))
+        .key(keys.run())
+        .key(keys.run_pages_seen(run_for_keys))
+        .key(keys.run_items_seen(run_for_keys));
+    call.arg(id).arg(run).arg(dead_field);
+    for (name, value) in reset_attempt(&letter.fields) {
+        call.arg(name).arg(value);
+    }
+    let new_id: Option<String> = call.invoke_async(conn).await?;
+    Ok(new_id)
+}
+
+/// The original fields with the body's `attempt` set back to 0 (a fresh set of retries);
+/// everything else verbatim.
+pub fn reset_attempt(fields: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            if name != FIELD_BODY {
+                return (name.clone(), value.clone());
+            }
+            let mut body: serde_json::Value = match serde_json::from_str(value) {
+                Ok(body) => body,
+                Err(_) => return (name.clone(), value.clone()),
+            };
+            if let Some(attempt) = body.get_mut("attempt") {
+                *attempt = serde_json::Value::from(0);
+            }
+            (name.clone(), body.to_string())
+        })
+        .collect()
+}
+
+/// Deletes the entries; returns how many were still there.
+///
+/// # Errors
+/// Redis errors.
+pub async fn purge<C: ConnectionLike>(conn: &mut C, keys: &Keys, entries: &[Entry]) -> Result<u64, Error> {
+    let mut deleted = 0;
+    for chunk in entries.chunks(PAGE) {
+        let mut cmd = redis::cmd("XDEL");
+        cmd.arg(keys.dead());
+        for entry in chunk {
+            cmd.arg(&entry.id);
+        }
+        let n: u64 = cmd.query_async(conn).await?;
+        deleted += n;
+    }
+    Ok(deleted)
+}
+
+/// The `list` table: id, kind, reason, attempts, failed at, last error (one line, cut).
+pub fn table(entries: &[Entry]) -> String {
+    let mut out = format!(
+        "{:<17} {:<11} {:<13} {:>8}  {:<24} {}\n",
+        "id", "kind", "reason", "attempts", "failed at", "last error"
+    );
+    for entry in entries {
+        let _ = match &entry.letter {
+            Some(l) => writeln!(
+                out,
+                "{:<17} {:<11} {:<13} {:>8}  {:<24} {}",
+                entry.id,
+                l.kind,
+                reason(l),
+                l.attempts,
+                crate::run_state::rfc3339(l.failed_at),
+                one_line(&l.last_error, 100)
+            ),
+            None => writeln!(out, "{:<17} (undecodable dead letter; `purge --id {}` removes it)", entry.id, entry.id),
+        };
+    }
+    out
+}
+
+fn reason(letter: &DeadLetter) -> String {
+    serde_json::to_value(letter.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn one_line(text: &str, max_chars: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max_chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max_chars - 1).collect();
+    format!("{cut}…")
+}
+
+/// Counts of the selected entries per kind, for a one-line summary.
+pub fn per_kind(entries: &[Entry]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for entry in entries {
+        *counts.entry(entry.kind().to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_resets_the_attempt_and_keeps_the_rest() {
+        let fields = std::collections::BTreeMap::from([
+            ("v".to_owned(), "1".to_owned()),
+            ("body".to_owned(), r#"{"runId":"r","attempt":5,"page":2}"#.to_owned()),
+        ]);
+        let out: HashMap<_, _> = reset_attempt(&fields).into_iter().collect();
+        assert_eq!(out["v"], "1");
+        let body: serde_json::Value = serde_json::from_str(&out["body"]).expect("json");
+        assert_eq!(body["attempt"], 0);
+        assert_eq!(body["page"], 2);
+    }
+
+    #[test]
+    fn long_errors_are_cut_to_one_line() {
+        assert_eq!(one_line("a\n  b", 10), "a b");
+        assert_eq!(one_line("가나다라마", 3).chars().count(), 3);
+    }
+}

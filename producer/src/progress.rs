@@ -1,0 +1,269 @@
+//! Waiting for a run to finish: the counters hash is polled (a cheap `HGETALL`, state read
+//! from Redis — never a sleep sized by a guess), progress is shown, samples are kept for
+//! `status`, and the run is marked done by the atomic check in `lua/finish_run.lua`.
+
+use std::time::Duration;
+
+use common::backoff::Backoff;
+use common::keys::Keys;
+use deadpool_redis::Pool;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::counters::{KindCounts, RunCounters};
+use crate::rate::{self, Sample};
+use crate::run_state::{self, field, Finish};
+use crate::Error;
+
+/// How the producer shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    /// Progress bars redrawn in place (a terminal).
+    Bars,
+    /// A log line every so often (logs collected by a machine).
+    Log { every: Duration },
+    /// Nothing (tests).
+    Quiet,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WatchSettings {
+    /// How often the counters are read.
+    pub poll: Duration,
+    /// How often a sample goes to the run hash.
+    pub sample_every: Duration,
+    /// How long the run's keys are kept once it is done.
+    pub keep_for: Duration,
+    pub display: Display,
+}
+
+/// How waiting ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    /// The run is done; these are its final counters.
+    Done(RunCounters),
+    /// Shutdown was requested; the run goes on and a new producer resumes it.
+    Interrupted(RunCounters),
+}
+
+/// Waits until the run is done (or `shutdown`), riding out Redis outages with backoff.
+///
+/// # Errors
+/// [`Error::RunReplaced`] when another producer replaced the run with `--fresh`.
+pub async fn wait_until_done(
+    pool: &Pool,
+    keys: &Keys,
+    run_id: &str,
+    settings: WatchSettings,
+    shutdown: &CancellationToken,
+) -> Result<Waited, Error> {
+    let mut reporter = Reporter::new(settings.display);
+    let mut sampler = Sampler::new(settings.sample_every);
+    let mut outage = Outage::default();
+    let mut last = RunCounters::default();
+    loop {
+        match poll_once(pool, keys, run_id, &mut sampler).await {
+            Ok(counters) => {
+                outage.over();
+                reporter.show(&counters, &sampler.rate(&counters));
+                if counters.is_complete() && finish(pool, keys, run_id, settings.keep_for).await? {
+                    reporter.clear();
+                    return Ok(Waited::Done(counters));
+                }
+                last = counters;
+            }
+            Err(Error::RunReplaced) => return Err(Error::RunReplaced),
+            Err(e) => {
+                let delay = outage.failed(&e);
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(delay) => continue,
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(settings.poll) => {}
+        }
+    }
+    reporter.clear();
+    Ok(Waited::Interrupted(last))
+}
+
+/// Reads the counters (and checks the run is still the current one) in one atomic read.
+async fn poll_once(pool: &Pool, keys: &Keys, run_id: &str, sampler: &mut Sampler) -> Result<RunCounters, Error> {
+    let mut conn = pool.get().await?;
+    let (current, counters): (Option<String>, std::collections::HashMap<String, String>) = redis::pipe()
+        .atomic()
+        .hget(keys.run(), field::ID)
+        .hgetall(keys.run_counters(run_id))
+        .query_async(&mut conn)
+        .await?;
+    if current.as_deref() != Some(run_id) {
+        return Err(Error::RunReplaced);
+    }
+    let counters = RunCounters::from_hash(&counters);
+    sampler.record(&mut conn, keys, &counters).await?;
+    Ok(counters)
+}
+
+/// Tries to mark the run done; true when it is done.
+async fn finish(pool: &Pool, keys: &Keys, run_id: &str, keep_for: Duration) -> Result<bool, Error> {
+    let mut conn = pool.get().await?;
+    match run_state::finish(&mut conn, keys, run_id, chrono::Utc::now(), keep_for).await? {
+        Finish::Done | Finish::AlreadyDone => Ok(true),
+        Finish::NotYet => Ok(false),
+        Finish::Replaced => Err(Error::RunReplaced),
+    }
+}
+
+/// Keeps the ring of samples and writes it to the run hash every `every`.
+struct Sampler {
+    every: Duration,
+    ring: Vec<Sample>,
+    last_write: Option<Instant>,
+}
+
+impl Sampler {
+    fn new(every: Duration) -> Self {
+        Self { every, ring: Vec::new(), last_write: None }
+    }
+
+    async fn record<C: redis::aio::ConnectionLike>(
+        &mut self,
+        conn: &mut C,
+        keys: &Keys,
+        counters: &RunCounters,
+    ) -> Result<(), Error> {
+        if self.last_write.is_some_and(|t| t.elapsed() < self.every) {
+            return Ok(());
+        }
+        rate::push(&mut self.ring, Sample::of(now_ms(), counters));
+        let () = redis::cmd("HSET")
+            .arg(keys.run())
+            .arg(field::SAMPLES)
+            .arg(rate::encode(&self.ring))
+            .query_async(conn)
+            .await?;
+        self.last_write = Some(Instant::now());
+        Ok(())
+    }
+
+    fn rate(&self, counters: &RunCounters) -> rate::Rate {
+        rate::rate(&self.ring, Sample::of(now_ms(), counters))
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Logs an outage when it starts and when it ends, not at every retry.
+#[derive(Default)]
+struct Outage {
+    backoff: Option<Backoff>,
+    since: Option<Instant>,
+}
+
+impl Outage {
+    fn failed(&mut self, error: &Error) -> Duration {
+        if self.since.is_none() {
+            tracing::warn!(error = %error, "cannot read the run counters; retrying (the run goes on)");
+            self.since = Some(Instant::now());
+        }
+        self.backoff
+            .get_or_insert_with(|| Backoff::new(Duration::from_millis(100), Duration::from_secs(5)))
+            .next_delay()
+    }
+
+    fn over(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(down_secs = since.elapsed().as_secs_f64(), "run counters readable again");
+        }
+        self.backoff = None;
+    }
+}
+
+/// Shows progress as bars or log lines.
+enum Reporter {
+    // indicatif: it redraws several bars in place on a terminal (MultiProgress), computes the
+    // rate and ETA of each bar itself, limits its redraw rate, and is already a workspace
+    // dependency; on a non-terminal we log instead, since bars there would be noise.
+    Bars { _multi: MultiProgress, list: ProgressBar, items: ProgressBar, results: ProgressBar },
+    Log { every: Duration, last: Option<Instant> },
+    Quiet,
+}
+
+impl Reporter {
+    fn new(display: Display) -> Self {
+        match display {
+            Display::Bars => {
+                let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+                let bar = |name: &str| {
+                    let bar = multi.add(ProgressBar::new(0));
+                    bar.set_style(bar_style());
+                    bar.set_prefix(name.to_owned());
+                    bar
+                };
+                let (list, items, results) = (bar("list pages"), bar("items"), bar("results"));
+                Reporter::Bars { _multi: multi, list, items, results }
+            }
+            Display::Log { every } => Reporter::Log { every, last: None },
+            Display::Quiet => Reporter::Quiet,
+        }
+    }
+
+    fn show(&mut self, counters: &RunCounters, rate: &rate::Rate) {
+        match self {
+            Reporter::Bars { list, items, results, .. } => {
+                set_bar(list, counters.list());
+                set_bar(items, counters.item());
+                set_bar(results, counters.results());
+            }
+            Reporter::Log { every, last } => {
+                if last.is_none_or(|t| t.elapsed() >= *every) {
+                    *last = Some(Instant::now());
+                    log_line(counters, rate);
+                }
+            }
+            Reporter::Quiet => {}
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Reporter::Bars { list, items, results, .. } = self {
+            for bar in [list, items, results] {
+                bar.finish();
+            }
+        }
+    }
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:>10} [{bar:32}] {pos:>6}/{len:<6} {per_sec:>9} eta {eta:<4} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn set_bar(bar: &ProgressBar, counts: KindCounts) {
+    bar.set_length(u64::try_from(counts.enqueued).unwrap_or(0));
+    bar.set_position(u64::try_from(counts.finished()).unwrap_or(0));
+    if counts.dead > 0 {
+        bar.set_message(format!("{} dead", counts.dead));
+    }
+}
+
+fn log_line(counters: &RunCounters, rate: &rate::Rate) {
+    let (list, item, results) = (counters.list(), counters.item(), counters.results());
+    let eta = rate::eta_secs(counters, rate).map_or_else(|| "unknown".to_owned(), |s| format!("{s:.0}s"));
+    tracing::info!(
+        list = %format!("{}/{}", list.finished(), list.enqueued),
+        items = %format!("{}/{}", item.finished(), item.enqueued),
+        results = %format!("{}/{}", results.finished(), results.enqueued),
+        dead = counters.dead_letters(),
+        per_sec = %format!("{:.1}", rate.total),
+        eta = %eta,
+        "progress"
+    );
+}

@@ -1,0 +1,269 @@
+//! The run hash (`{prefix}:run`): which run is current, when it started, with which config,
+//! whether it is running or done — and the atomic steps that start, resume and finish a run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use common::keys::{Keys, CRAWLERS_GROUP, UPDATERS_GROUP};
+use rand::Rng;
+use redis::aio::ConnectionLike;
+
+use crate::counters::KINDS;
+use crate::Error;
+
+static BEGIN: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/begin_run.lua")));
+static FINISH: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/finish_run.lua")));
+
+/// Fields of the run hash.
+pub mod field {
+    pub const ID: &str = "id";
+    /// `running` or `done`.
+    pub const STATE: &str = "state";
+    pub const STARTED_AT: &str = "startedAt";
+    pub const FINISHED_AT: &str = "finishedAt";
+    /// SHA-256 of the config file the run started with.
+    pub const CONFIG_HASH: &str = "configHash";
+    pub const CONFIG_FILE: &str = "configFile";
+    /// Parts whose last price point is older get item jobs; fixed at start so a resume
+    /// enqueues exactly the jobs the first start would have.
+    pub const STALE_BEFORE: &str = "staleBefore";
+    /// The last time a producer resumed this run.
+    pub const RESUMED_AT: &str = "resumedAt";
+    /// The run this one replaced with `--fresh`, and in which state.
+    pub const REPLACED: &str = "replaced";
+    /// JSON ring of progress samples (see [`crate::rate`]).
+    pub const SAMPLES: &str = "samples";
+}
+
+pub const STATE_RUNNING: &str = "running";
+pub const STATE_DONE: &str = "done";
+
+/// One run as the run hash describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub id: String,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub config_hash: String,
+    pub stale_before: DateTime<Utc>,
+}
+
+impl RunInfo {
+    pub fn is_running(&self) -> bool {
+        self.state == STATE_RUNNING
+    }
+
+    /// From an `HGETALL` of the run hash; `None` when there is no (readable) run.
+    pub fn from_hash(hash: &HashMap<String, String>) -> Option<Self> {
+        let time =
+            |f: &str| hash.get(f).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+        let started_at = time(field::STARTED_AT)?;
+        Some(Self {
+            id: hash.get(field::ID).filter(|id| !id.is_empty())?.clone(),
+            state: hash.get(field::STATE).cloned().unwrap_or_default(),
+            started_at,
+            finished_at: time(field::FINISHED_AT),
+            config_hash: hash.get(field::CONFIG_HASH).cloned().unwrap_or_default(),
+            stale_before: time(field::STALE_BEFORE).unwrap_or(started_at),
+        })
+    }
+
+    /// The run's own keys (counters, dedupe sets), which expire when it ends.
+    pub fn keys(&self, keys: &Keys) -> [String; 3] {
+        run_keys(keys, &self.id)
+    }
+}
+
+fn run_keys(keys: &Keys, id: &str) -> [String; 3] {
+    [keys.run_counters(id), keys.run_pages_seen(id), keys.run_items_seen(id)]
+}
+
+/// Reads the run hash.
+///
+/// # Errors
+/// Redis errors.
+pub async fn read<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+) -> Result<(Option<RunInfo>, HashMap<String, String>), Error> {
+    let hash: HashMap<String, String> = redis::cmd("HGETALL").arg(keys.run()).query_async(conn).await?;
+    Ok((RunInfo::from_hash(&hash), hash))
+}
+
+/// A new run id: start time (UTC) and 4 random characters, sortable by start.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    let mut rng = rand::thread_rng();
+    let suffix: String =
+        (0..4).map(|_| char::from(rng.sample(rand::distributions::Alphanumeric)).to_ascii_lowercase()).collect();
+    format!("{}-{suffix}", now.format("%Y%m%d-%H%M%S"))
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// What the producer is about to start.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub info: RunInfo,
+    pub config_file: String,
+}
+
+/// Writes `new` as the current run if the run hash still holds `current_id` (the id the caller
+/// read, "" for none), replacing `previous`, whose keys then expire after `keep_for`.
+///
+/// # Errors
+/// [`Error::RunChanged`] when another producer changed the run hash in between; Redis errors.
+pub async fn begin<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    current_id: &str,
+    previous: Option<&RunInfo>,
+    new: &NewRun,
+    keep_for: Duration,
+) -> Result<(), Error> {
+    let mut call = BEGIN.prepare_invoke();
+    call.key(keys.run());
+    if let Some(old) = previous {
+        for key in old.keys(keys) {
+            call.key(key);
+        }
+    }
+    call.arg(current_id).arg(keep_for.as_secs().max(1));
+    let info = &new.info;
+    let mut fields = vec![
+        (field::ID, info.id.clone()),
+        (field::STATE, STATE_RUNNING.to_owned()),
+        (field::STARTED_AT, rfc3339(info.started_at)),
+        (field::CONFIG_HASH, info.config_hash.clone()),
+        (field::CONFIG_FILE, new.config_file.clone()),
+        (field::STALE_BEFORE, rfc3339(info.stale_before)),
+    ];
+    if let Some(old) = previous {
+        fields.push((field::REPLACED, format!("{} ({})", old.id, old.state)));
+    }
+    for (name, value) in fields {
+        call.arg(name).arg(value);
+    }
+    let written: i64 = call.invoke_async(conn).await?;
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(Error::RunChanged)
+    }
+}
+
+/// Notes that a producer resumed the run.
+///
+/// # Errors
+/// Redis errors.
+pub async fn mark_resumed<C: ConnectionLike>(conn: &mut C, keys: &Keys, now: DateTime<Utc>) -> Result<(), Error> {
+    let () = redis::cmd("HSET").arg(keys.run()).arg(field::RESUMED_AT).arg(rfc3339(now)).query_async(conn).await?;
+    Ok(())
+}
+
+/// What [`finish`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// Marked done now.
+    Done,
+    /// Another producer had already marked it done.
+    AlreadyDone,
+    /// Work is left.
+    NotYet,
+    /// The run hash now holds another run (someone started one with `--fresh`).
+    Replaced,
+}
+
+/// Marks the run done if its counters say nothing is left, atomically; its keys then
+/// expire after `keep_for`.
+///
+/// # Errors
+/// Redis errors.
+pub async fn finish<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    run_id: &str,
+    now: DateTime<Utc>,
+    keep_for: Duration,
+) -> Result<Finish, Error> {
+    let mut call = FINISH.prepare_invoke();
+    call.key(keys.run());
+    for key in run_keys(keys, run_id) {
+        call.key(key);
+    }
+    call.arg(run_id).arg(rfc3339(now)).arg(keep_for.as_secs().max(1));
+    for kind in KINDS {
+        call.arg(kind);
+    }
+    let outcome: i64 = call.invoke_async(conn).await?;
+    Ok(match outcome {
+        1 => Finish::Done,
+        2 => Finish::AlreadyDone,
+        -1 => Finish::Replaced,
+        _ => Finish::NotYet,
+    })
+}
+
+/// Entries delivered to a consumer and not yet acknowledged, per group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub crawlers: u64,
+    pub updaters: u64,
+}
+
+impl Pending {
+    pub fn total(&self) -> u64 {
+        self.crawlers + self.updaters
+    }
+}
+
+/// Pending entries of both groups (0 where the stream or group does not exist yet).
+///
+/// # Errors
+/// Redis errors.
+pub async fn pending<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Pending, Error> {
+    Ok(Pending {
+        crawlers: pending_count(conn, &keys.jobs(), CRAWLERS_GROUP).await?,
+        updaters: pending_count(conn, &keys.results(), UPDATERS_GROUP).await?,
+    })
+}
+
+async fn pending_count<C: ConnectionLike>(conn: &mut C, stream: &str, group: &str) -> Result<u64, Error> {
+    let reply: redis::RedisResult<redis::streams::StreamPendingReply> =
+        redis::cmd("XPENDING").arg(stream).arg(group).query_async(conn).await;
+    match reply {
+        Ok(reply) => Ok(reply.count() as u64),
+        // No stream or no group yet: nothing can be pending.
+        Err(e) if e.code() == Some("NOGROUP") => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_start_and_differ() {
+        let t = DateTime::parse_from_rfc3339("2025-03-04T05:06:07Z").expect("time").with_timezone(&Utc);
+        let a = new_run_id(t);
+        assert!(a.starts_with("20250304-050607-"), "{a}");
+        assert_eq!(a.len(), "20250304-050607-".len() + 4);
+    }
+
+    #[test]
+    fn a_hash_without_start_is_no_run() {
+        let mut h = HashMap::from([("id".to_owned(), "r".to_owned())]);
+        assert!(RunInfo::from_hash(&h).is_none());
+        h.insert("startedAt".into(), "2025-01-01T00:00:00.000Z".into());
+        h.insert("state".into(), "running".into());
+        let run = RunInfo::from_hash(&h).expect("run");
+        assert!(run.is_running());
+        assert_eq!(run.stale_before, run.started_at);
+    }
+}

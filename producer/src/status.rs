@@ -1,0 +1,357 @@
+//! `producer status`: the current run's counters (done, dead, in flight per kind; they balance
+//! by construction and are read in one atomic snapshot with the stream lengths), each stream's
+//! length, groups (lag, pending) and consumers (pending, idle) from XINFO and XPENDING, the rate
+//! over the last minute and an ETA.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::keys::Keys;
+use redis::aio::ConnectionLike;
+use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply};
+use serde::Serialize;
+
+use crate::counters::{KindCounts, RunCounters, KINDS};
+use crate::rate::{self, Rate, Sample};
+use crate::run_state::{self, field, RunInfo};
+use crate::Error;
+
+/// Everything `status` shows, as `--json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub at: DateTime<Utc>,
+    pub run: Option<RunView>,
+    /// Per kind (`list`, `item`, `list-result`, `item-result`): enqueued = done + dead + inFlight.
+    pub kinds: BTreeMap<&'static str, KindCounts>,
+    pub total: KindCounts,
+    /// Every kind balances and nothing is negative.
+    pub balanced: bool,
+    pub requests: i64,
+    pub parts_inserted: i64,
+    pub parts_updated: i64,
+    pub streams: Vec<StreamStatus>,
+    /// Entries in the dead-letter stream (every run; `producer dead-letters list`).
+    pub dead_letter_entries: u64,
+    pub rate: Rate,
+    /// Seconds until the work known now is finished at the current rate.
+    pub eta_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub id: String,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub config_hash: String,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStatus {
+    pub name: String,
+    /// Entries in the stream: acknowledged entries are deleted, so these are the undelivered
+    /// and pending ones.
+    pub length: u64,
+    /// What the run's counters say is in flight in this stream (its kinds' sum).
+    pub in_flight_by_counters: i64,
+    /// `length == inFlightByCounters`: false while entries of an abandoned run remain.
+    pub matches_counters: bool,
+    pub groups: Vec<GroupStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupStatus {
+    pub name: String,
+    /// Entries not yet delivered to any consumer of the group.
+    pub lag: Option<u64>,
+    /// Delivered, not yet acknowledged.
+    pub pending: u64,
+    pub last_delivered_id: String,
+    pub oldest_pending: Option<PendingEntry>,
+    pub consumers: Vec<ConsumerStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEntry {
+    pub id: String,
+    pub consumer: String,
+    pub idle_ms: u64,
+    pub deliveries: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerStatus {
+    pub name: String,
+    pub pending: u64,
+    pub idle_ms: u64,
+}
+
+/// The counters and stream lengths, read in one MULTI so they agree with each other.
+struct Snapshot {
+    run: Option<RunInfo>,
+    samples: Vec<Sample>,
+    counters: RunCounters,
+    lengths: [u64; 3],
+}
+
+/// Reads the status. `local` keeps this process's own samples (for `--watch`), merged with the
+/// ones the producer's `run` loop writes, so a rate shows even when no producer is running.
+///
+/// # Errors
+/// Redis errors.
+pub async fn collect<C: ConnectionLike>(conn: &mut C, keys: &Keys, local: &mut Vec<Sample>) -> Result<Status, Error> {
+    let snap = snapshot(conn, keys).await?;
+    let now = Sample::of(crate::progress::now_ms(), &snap.counters);
+    let mut ring = snap.samples.clone();
+    for sample in local.iter() {
+        rate::push(&mut ring, *sample);
+    }
+    ring.sort_by_key(|s| s.t);
+    let rate = rate::rate(&ring, now);
+    if snap.run.as_ref().is_some_and(RunInfo::is_running) {
+        rate::push(local, now);
+    }
+    let streams = vec![
+        stream_status(conn, &keys.jobs(), snap.lengths[0], in_flight(&snap.counters, 0..2)).await?,
+        stream_status(conn, &keys.results(), snap.lengths[1], in_flight(&snap.counters, 2..4)).await?,
+    ];
+    Ok(Status {
+        at: Utc::now(),
+        run: snap.run.as_ref().map(run_view),
+        kinds: KINDS.iter().zip(snap.counters.kinds).map(|(k, c)| (*k, c)).collect(),
+        total: snap.counters.total(),
+        balanced: snap.counters.balances(),
+        requests: snap.counters.requests,
+        parts_inserted: snap.counters.parts_inserted,
+        parts_updated: snap.counters.parts_updated,
+        streams,
+        dead_letter_entries: snap.lengths[2],
+        eta_secs: snap.run.as_ref().filter(|r| r.is_running()).and_then(|_| rate::eta_secs(&snap.counters, &rate)),
+        rate,
+    })
+}
+
+fn in_flight(counters: &RunCounters, kinds: std::ops::Range<usize>) -> i64 {
+    counters.kinds[kinds].iter().map(|k| k.in_flight).sum()
+}
+
+fn run_view(run: &RunInfo) -> RunView {
+    let end = run.finished_at.unwrap_or_else(Utc::now);
+    RunView {
+        id: run.id.clone(),
+        state: run.state.clone(),
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        config_hash: run.config_hash.clone(),
+        elapsed_secs: (end - run.started_at).num_milliseconds() as f64 / 1000.0,
+    }
+}
+
+async fn snapshot<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Snapshot, Error> {
+    // The run id names the counters key, so it is read first; the MULTI then checks it again
+    // and the read is repeated in the rare case a new run started in between.
+    let mut id: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::ID).query_async(conn).await?;
+    loop {
+        let counters_key = keys.run_counters(id.as_deref().unwrap_or("-"));
+        let (hash, counters, jobs, results, dead): (HashMap<String, String>, HashMap<String, String>, u64, u64, u64) =
+            redis::pipe()
+                .atomic()
+                .hgetall(keys.run())
+                .hgetall(counters_key)
+                .xlen(keys.jobs())
+                .xlen(keys.results())
+                .xlen(keys.dead())
+                .query_async(conn)
+                .await?;
+        let seen = hash.get(field::ID).cloned();
+        if seen != id {
+            id = seen;
+            continue;
+        }
+        return Ok(Snapshot {
+            run: RunInfo::from_hash(&hash),
+            samples: rate::decode(hash.get(field::SAMPLES).map(String::as_str)),
+            counters: if id.is_some() { RunCounters::from_hash(&counters) } else { RunCounters::default() },
+            lengths: [jobs, results, dead],
+        });
+    }
+}
+
+async fn stream_status<C: ConnectionLike>(
+    conn: &mut C,
+    stream: &str,
+    length: u64,
+    in_flight_by_counters: i64,
+) -> Result<StreamStatus, Error> {
+    let groups = match redis::cmd("XINFO").arg("GROUPS").arg(stream).query_async::<StreamInfoGroupsReply>(conn).await {
+        Ok(reply) => reply.groups,
+        // No stream yet: no groups either.
+        Err(e) if e.to_string().contains("no such key") => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for g in groups {
+        let consumers: StreamInfoConsumersReply =
+            redis::cmd("XINFO").arg("CONSUMERS").arg(stream).arg(&g.name).query_async(conn).await?;
+        let oldest: StreamPendingCountReply =
+            redis::cmd("XPENDING").arg(stream).arg(&g.name).arg("-").arg("+").arg(1).query_async(conn).await?;
+        let pending = g.pending as u64;
+        out.push(GroupStatus {
+            // Redis reports no lag once entries were deleted (every ack deletes); then every
+            // entry not pending is undelivered, since acknowledged entries are gone.
+            lag: g.lag.map(|l| l as u64).or_else(|| Some(length.saturating_sub(pending))),
+            pending,
+            last_delivered_id: g.last_delivered_id,
+            oldest_pending: oldest.ids.into_iter().next().map(|p| PendingEntry {
+                id: p.id,
+                consumer: p.consumer,
+                idle_ms: p.last_delivered_ms as u64,
+                deliveries: p.times_delivered as u64,
+            }),
+            consumers: consumers
+                .consumers
+                .into_iter()
+                .map(|c| ConsumerStatus { name: c.name, pending: c.pending as u64, idle_ms: c.idle as u64 })
+                .collect(),
+            name: g.name,
+        });
+    }
+    Ok(StreamStatus {
+        name: stream.to_owned(),
+        length,
+        in_flight_by_counters,
+        matches_counters: i64::try_from(length).is_ok_and(|l| l == in_flight_by_counters),
+        groups: out,
+    })
+}
+
+/// Prints the status every `interval` until `shutdown`; JSON as one object per line.
+///
+/// # Errors
+/// Redis errors, or the output closing.
+pub async fn watch<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    interval: Duration,
+    json: bool,
+    clear_screen: bool,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<(), Error> {
+    let mut local = Vec::new();
+    loop {
+        let status = collect(conn, keys, &mut local).await?;
+        if json {
+            println!("{}", to_json(&status));
+        } else {
+            if clear_screen {
+                print!("\x1b[2J\x1b[H");
+            }
+            print!("{status}");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+pub fn to_json(status: &Status) -> String {
+    serde_json::to_string(status).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.run {
+            Some(run) => writeln!(
+                f,
+                "run {}  {}  started {}  elapsed {}  config {}",
+                run.id,
+                run.state,
+                run_state::rfc3339(run.started_at),
+                secs(run.elapsed_secs),
+                run.config_hash.get(..12).unwrap_or(&run.config_hash)
+            )?,
+            None => writeln!(f, "no run yet (producer run --config FILE starts one)")?,
+        }
+        writeln!(
+            f,
+            "\n{:<12} {:>9} {:>9} {:>7} {:>10} {:>8}",
+            "kind", "enqueued", "done", "dead", "in flight", "per sec"
+        )?;
+        let per_sec = [self.rate.list, self.rate.item, self.rate.list_result, self.rate.item_result];
+        for (kind, rate) in KINDS.iter().zip(per_sec) {
+            let c = self.kinds.get(kind).copied().unwrap_or_default();
+            writeln!(f, "{kind:<12} {:>9} {:>9} {:>7} {:>10} {rate:>8.1}", c.enqueued, c.done, c.dead, c.in_flight)?;
+        }
+        let t = self.total;
+        writeln!(
+            f,
+            "{:<12} {:>9} {:>9} {:>7} {:>10} {:>8.1}",
+            "total", t.enqueued, t.done, t.dead, t.in_flight, self.rate.total
+        )?;
+        writeln!(f, "{}", if self.balanced { "balanced: enqueued = done + dead + in flight" } else { "NOT BALANCED" })?;
+        writeln!(
+            f,
+            "requests {}  parts {} inserted, {} updated  dead-letter stream {} entries",
+            self.requests, self.parts_inserted, self.parts_updated, self.dead_letter_entries
+        )?;
+        let eta = self.eta_secs.map_or_else(|| "unknown".to_owned(), |s| format!("{} (work known now)", secs(s)));
+        writeln!(f, "rate {:.1}/s over the last {:.0}s  eta {eta}", self.rate.total, self.rate.window_secs)?;
+        for stream in &self.streams {
+            write!(f, "\n{stream}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for StreamStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let note = if self.matches_counters {
+            String::new()
+        } else {
+            format!(" (counters: {} in flight)", self.in_flight_by_counters)
+        };
+        writeln!(f, "stream {}  length {}{note}", self.name, self.length)?;
+        for g in &self.groups {
+            let mut line = format!(
+                "  group {}  lag {}  pending {}  last delivered {}",
+                g.name,
+                g.lag.map_or_else(|| "?".to_owned(), |l| l.to_string()),
+                g.pending,
+                g.last_delivered_id
+            );
+            if let Some(p) = &g.oldest_pending {
+                let _ = write!(
+                    line,
+                    "  oldest pending {} ({}, idle {}, delivered {}x)",
+                    p.id,
+                    p.consumer,
+                    ms(p.idle_ms),
+                    p.deliveries
+                );
+            }
+            writeln!(f, "{line}")?;
+            for c in &g.consumers {
+                writeln!(f, "    consumer {:<32} pending {:>4}  idle {}", c.name, c.pending, ms(c.idle_ms))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn secs(s: f64) -> String {
+    humantime::format_duration(Duration::from_secs(s.max(0.0).round() as u64)).to_string()
+}
+
+fn ms(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
