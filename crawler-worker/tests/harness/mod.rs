@@ -1,0 +1,152 @@
+//! Shared set-up of the crawler's integration tests: a real Redis, an in-process danawa-sim,
+//! a config pointing at it, jobs enqueued as the producer does, and crawler settings.
+#![allow(dead_code)] // each test binary uses its own part of it
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::config::ScrapeConfig;
+use common::keys::{Keys, CRAWLERS_GROUP};
+use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
+use common::queue::{self, counter, Add, Step};
+use common::secret::SecretUrl;
+use common::settings::{CommonSettings, LogFormat};
+use crawler_worker::settings::{CrawlerSettings, Environment, RobotsPolicy};
+use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
+use deadpool_redis::redis::AsyncCommands;
+use test_harness::RedisServer;
+
+pub const RUN: &str = "test-run";
+
+pub async fn start_sim(catalogue: CatalogueParams, faults: FaultConfig) -> SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
+    let config = SimConfig { catalogue, faults, ..SimConfig::default() };
+    danawa_sim::serve(config, listener).await.expect("sim starts")
+}
+
+/// The original config with its base URLs pointing at the sim, limited to the first
+/// `categories` categories (the ones the sim's catalogue serves).
+pub fn config_for(sim: &SimHandle, categories: usize) -> ScrapeConfig {
+    let mut config = danawa_sim::default_config().expect("embedded config");
+    config.page_base_url = format!("{}/list/?cate=", sim.origin());
+    config.item_base_url = format!("{}/info/?pcode=", sim.origin());
+    config.categories.truncate(categories);
+    config
+}
+
+pub fn pool(redis: &RedisServer) -> deadpool_redis::Pool {
+    let url: SecretUrl = redis.url().parse().expect("url");
+    common::redis_pool::pool(&url, 16).expect("pool")
+}
+
+pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> CrawlerSettings {
+    CrawlerSettings {
+        common: CommonSettings {
+            redis_url: redis.url().parse().expect("url"),
+            mongodb_uri: None,
+            mongodb_db: "electrokerot".into(),
+            stream_prefix: "ek".into(),
+            log_format: LogFormat::Text,
+        },
+        concurrency,
+        proxy: Vec::new(),
+        environment: Environment::Development,
+        tor_control: None,
+        tor_password: None,
+        tor_cookie_file: None,
+        robots: RobotsPolicy::Warn,
+        global_rps: None,
+        request_delay: None,
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        consumer_name: Some(consumer.into()),
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(10),
+        max_attempts: 5,
+        retry_base: Duration::from_millis(20),
+        max_deliveries: 5,
+        claim_interval: Duration::from_millis(500),
+        claim_idle: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(10),
+    }
+}
+
+/// Adds jobs as the producer (list) or the updater (item) would, counting them.
+pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
+    let keys = Keys::new("ek");
+    let mut conn = pool.get().await.expect("conn");
+    common::consumer::ensure_group(&mut conn, &keys.jobs(), CRAWLERS_GROUP).await.expect("group");
+    let adds = jobs
+        .into_iter()
+        .map(|job| Add {
+            stream: keys.jobs(),
+            dedupe: match &job {
+                Job::List(list) => Some((keys.run_pages_seen(RUN), list.page_member())),
+                Job::Item(_) => None,
+            },
+            counter: Some(counter::enqueued(job.kind().as_str())),
+            max_len: None,
+            fields: job.to_fields(),
+        })
+        .collect();
+    let step = Step { counters: Some(keys.run_counters(RUN)), adds, ..Step::default() };
+    queue::apply(&mut conn, CRAWLERS_GROUP, &[step]).await.expect("enqueue");
+}
+
+pub fn list_jobs(config: &ScrapeConfig) -> Vec<Job> {
+    let now = chrono::Utc::now();
+    common::plan::initial_list_jobs(config, RUN, now, now).into_iter().map(Job::List).collect()
+}
+
+pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
+    let number = config.category(category).map(|c| c.number.clone()).expect("category in config");
+    Job::Item(ItemJob {
+        run_id: RUN.into(),
+        pcode: pcode.into(),
+        category: category.into(),
+        category_number: number,
+        item_base_url: config.item_base_url.clone(),
+        attempt: 0,
+    })
+}
+
+pub async fn counters(pool: &deadpool_redis::Pool) -> HashMap<String, i64> {
+    let mut conn = pool.get().await.expect("conn");
+    conn.hgetall(Keys::new("ek").run_counters(RUN)).await.expect("counters")
+}
+
+/// Waits until every job enqueued so far is done or dead.
+pub async fn wait_jobs_settled(pool: &deadpool_redis::Pool, limit: Duration) -> HashMap<String, i64> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let c = counters(pool).await;
+        let get = |k: &str| c.get(k).copied().unwrap_or(0);
+        let settled = ["list", "item"]
+            .iter()
+            .all(|kind| get(&counter::enqueued(kind)) == get(&counter::done(kind)) + get(&counter::dead(kind)));
+        if settled && get("enqueued:list") + get("enqueued:item") > 0 {
+            return c;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "jobs did not settle in {limit:?}: {c:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every result in the results stream, decoded.
+pub async fn results(pool: &deadpool_redis::Pool) -> Vec<CrawlResult> {
+    let mut conn = pool.get().await.expect("conn");
+    let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").results()).await.expect("xrange");
+    reply.ids.iter().map(|entry| CrawlResult::from_fields(&entry.map).expect("result decodes")).collect()
+}
+
+/// Every dead letter, decoded.
+pub async fn dead_letters(pool: &deadpool_redis::Pool) -> Vec<common::messages::DeadLetter> {
+    let mut conn = pool.get().await.expect("conn");
+    let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").dead()).await.expect("xrange");
+    reply.ids.iter().map(|entry| common::messages::DeadLetter::from_fields(&entry.map).expect("decodes")).collect()
+}
+
+pub fn first_list_job(config: &ScrapeConfig) -> ListPageJob {
+    let now = chrono::Utc::now();
+    common::plan::initial_list_jobs(config, RUN, now, now).remove(0)
+}

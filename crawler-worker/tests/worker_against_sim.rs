@@ -1,0 +1,147 @@
+//! The crawler worker end to end against danawa-sim and a real Redis: its results agree
+//! with the sim's ground truth, and its slots bound what the site sees at once.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::messages::{CrawlResult, ItemOutcome};
+use common::parts::{sort_order, Part};
+use danawa_sim::{CatalogueParams, FaultConfig, Latency};
+use harness::*;
+use test_harness::RedisServer;
+use tokio_util::sync::CancellationToken;
+
+fn small_catalogue(categories: usize, products: usize) -> CatalogueParams {
+    CatalogueParams { seed: 11, categories, products_per_category: products, max_variants: 3 }
+}
+
+fn truth(sim: &danawa_sim::SimHandle, config: &common::config::ScrapeConfig) -> BTreeMap<String, Part> {
+    danawa_sim::ground_truth(&sim.state().catalogue, config).into_iter().map(|p| (p.pcode.clone(), p)).collect()
+}
+
+fn spawn_worker(
+    settings: crawler_worker::settings::CrawlerSettings,
+    stop: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let stop = stop.clone();
+    tokio::spawn(async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") })
+}
+
+/// What the list stage says about each pcode: (category, variants, isVariant, best sortOrder).
+type ListView = BTreeMap<String, (String, Vec<String>, bool, i64)>;
+
+fn list_view(results: &[CrawlResult]) -> ListView {
+    let mut view = ListView::new();
+    for result in results {
+        let CrawlResult::List(list) = result else { continue };
+        for product in &list.products {
+            let variants: Vec<String> = product.variants.iter().map(|v| v.pcode.clone()).collect();
+            for (i, variant) in product.variants.iter().enumerate() {
+                let order = sort_order(product.page, product.position);
+                let entry = view
+                    .entry(variant.pcode.clone())
+                    .or_insert_with(|| (list.job.category.clone(), variants.clone(), i > 0, order));
+                entry.3 = entry.3.max(order);
+            }
+        }
+    }
+    view
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_results_agree_with_the_ground_truth() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(small_catalogue(2, 200), FaultConfig::default()).await;
+    let config = config_for(&sim, 2);
+    enqueue(&pool, list_jobs(&config)).await;
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(settings(&redis, "w1", 3), &stop);
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    stop.cancel();
+    worker.await.expect("worker stops");
+
+    assert_eq!(counters.get("dead:list"), None, "no list job failed: {:?}", dead_letters(&pool).await);
+    let results = results(&pool).await;
+    let seen = list_view(&results);
+    let expected: ListView = truth(&sim, &config)
+        .into_values()
+        .map(|p| (p.pcode, (p.category, p.variants, p.is_variant, p.sort_order)))
+        .collect();
+    assert_eq!(seen.len(), expected.len(), "same pcodes");
+    for (pcode, want) in &expected {
+        assert_eq!(seen.get(pcode), Some(want), "pcode {pcode}");
+    }
+    let pages: usize = results.iter().filter(|r| matches!(r, CrawlResult::List(_))).count();
+    assert_eq!(i64::try_from(pages).ok(), counters.get("done:list").copied(), "one result per list page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_results_agree_with_the_ground_truth() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(small_catalogue(9, 20), FaultConfig::default()).await;
+    let config = config_for(&sim, 9);
+    let expected = truth(&sim, &config);
+    let jobs = expected.values().map(|p| item_job(&config, &p.category, &p.pcode)).collect();
+    enqueue(&pool, jobs).await;
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(settings(&redis, "w1", 3), &stop);
+    wait_jobs_settled(&pool, Duration::from_secs(120)).await;
+    stop.cancel();
+    worker.await.expect("worker stops");
+
+    let mut checked = 0;
+    for result in results(&pool).await {
+        let CrawlResult::Item(item) = result else { continue };
+        let want = &expected[&item.job.pcode];
+        match item.outcome {
+            ItemOutcome::Product(info) => {
+                assert_eq!(info.name, want.name, "name of {}", want.pcode);
+                assert_eq!(info.details, want.details, "details of {}", want.pcode);
+                assert_eq!(info.vendors, want.vendors, "vendors of {}", want.pcode);
+                assert_eq!(info.stock, want.stock, "stock of {}", want.pcode);
+                let price = want.prices.first().map(|p| p.price);
+                if info.stock {
+                    assert_eq!(info.lowest_price, price, "lowest price of {}", want.pcode);
+                }
+            }
+            ItemOutcome::Discontinued => assert!(!want.stock && want.prices.is_empty(), "{} discontinued", want.pcode),
+            ItemOutcome::Failed { reason } => panic!("{} failed: {reason}", want.pcode),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, expected.len(), "one item result per pcode");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_keeps_three_requests_in_flight_and_two_keep_six() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let latency = FaultConfig { latency: Latency::Fixed { ms: 300 }, ..FaultConfig::default() };
+    let sim = start_sim(small_catalogue(1, 60), latency).await;
+    let config = config_for(&sim, 1);
+    let pcodes: Vec<String> = truth(&sim, &config).into_keys().collect();
+    assert!(pcodes.len() >= 24, "enough work for every slot");
+
+    // One worker alone: never more than its three slots.
+    enqueue(&pool, pcodes[..12].iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    let stop = CancellationToken::new();
+    let one = spawn_worker(settings(&redis, "w1", 3), &stop);
+    wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    let alone = sim.state().observer.stats().peak_concurrency;
+    assert_eq!(alone, 3, "one worker: exactly its 3 slots in use at the peak");
+
+    // A second worker joins: together they keep six in flight, never more.
+    sim.state().observer.reset();
+    let two = spawn_worker(settings(&redis, "w2", 3), &stop);
+    enqueue(&pool, pcodes[12..].iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    let together = sim.state().observer.stats().peak_concurrency;
+    stop.cancel();
+    one.await.expect("stops");
+    two.await.expect("stops");
+    assert_eq!(together, 6, "two workers: 6 in flight at the peak");
+}
