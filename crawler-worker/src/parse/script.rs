@@ -27,38 +27,45 @@ impl JsObject {
 
 /// The object literal assigned to `name` (`name = { ... }`), read up to its closing brace or
 /// to the end of the text when the page was cut short.
+/// Assignments of anything else (`x = window.x || {}`) are passed over.
 pub fn find_object(text: &str, name: &str) -> Option<JsObject> {
-    let mut cursor = assignment(text, name)?;
-    if cursor.peek() != Some('{') {
-        return None;
-    }
+    let mut cursor = assignments(text, name).find(|cursor| cursor.peek() == Some('{'))?;
     Some(read_object(&mut cursor))
 }
 
-/// The value assigned to `name` (`name = 'Y';`): a string unescaped, anything else as source.
+/// The value first assigned to `name` (`name = 'Y';`): a string unescaped, anything else as
+/// source.
 pub fn find_value(text: &str, name: &str) -> Option<String> {
-    let mut cursor = assignment(text, name)?;
+    let mut cursor = assignments(text, name).next()?;
     read_value(&mut cursor)
 }
 
-/// A cursor just after `name =` (and its whitespace), for the first occurrence of `name`
-/// followed by a plain assignment. Uses like `name.key` or `name == x` are passed over.
-fn assignment<'a>(text: &'a str, name: &str) -> Option<Cursor<'a>> {
+/// A cursor just after `name =` (and its whitespace) for each occurrence of `name` followed by
+/// a plain assignment. Uses like `name.key` or `name == x` are passed over.
+fn assignments<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = Cursor<'a>> + 'a {
     let mut from = 0;
-    while let Some(found) = text.get(from..)?.find(name) {
-        let after = from + found + name.len();
-        let mut cursor = Cursor { text, pos: after };
-        cursor.skip_spaces();
-        if cursor.peek() == Some('=') {
-            cursor.bump();
-            if cursor.peek() != Some('=') {
-                cursor.skip_spaces();
-                return Some(cursor);
+    std::iter::from_fn(move || {
+        while let Some(found) = text.get(from..).and_then(|rest| rest.find(name)) {
+            let start = from + found;
+            let after = start + name.len();
+            from = after;
+            // `name` must be a whole identifier, not the end of a longer one.
+            let before = text.get(..start).and_then(|head| head.chars().next_back());
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+                continue;
+            }
+            let mut cursor = Cursor { text, pos: after };
+            cursor.skip_spaces();
+            if cursor.peek() == Some('=') {
+                cursor.bump();
+                if cursor.peek() != Some('=') {
+                    cursor.skip_spaces();
+                    return Some(cursor);
+                }
             }
         }
-        from = after;
-    }
-    None
+        None
+    })
 }
 
 struct Cursor<'a> {
@@ -274,6 +281,15 @@ mod tests {
         let object = find_object(page, "oProductDescriptionInfo").expect("object");
         assert_eq!(object.get("makerName"), Some("CJ제일제당"));
         assert_eq!(object.get("prodType"), Some("T3"));
+    }
+
+    #[test]
+    fn skips_assignments_of_other_values() {
+        let page = "var xoGlobalSetting = { a: 0 };\nwindow.oGlobalSetting = window.oGlobalSetting || null;\nvar oGlobalSetting = { a: 1 };";
+        assert_eq!(
+            find_object(page, "oGlobalSetting").and_then(|o| o.get("a").map(str::to_owned)).as_deref(),
+            Some("1")
+        );
     }
 
     #[test]
