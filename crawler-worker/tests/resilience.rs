@@ -1,0 +1,175 @@
+//! The crawler as operators run it, under trouble: a worker killed with SIGKILL, one
+//! restarted under its name, Redis restarted mid-run, and a site that fails and blocks.
+
+mod harness;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::messages::{DeadReason, ItemOutcome};
+use danawa_sim::{CatalogueParams, FaultConfig, Latency};
+use harness::*;
+use test_harness::{Child, RedisServer, TempDir};
+use tokio_util::sync::CancellationToken;
+
+fn worker_process(redis: &RedisServer, name: &str, claim_idle: &str, logs: &TempDir) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crawler-worker"));
+    cmd.arg("run")
+        .env("REDIS_URL", redis.url())
+        .env("EK_CONSUMER_NAME", name)
+        .env("EK_CONCURRENCY", "3")
+        .env("EK_CLAIM_IDLE", claim_idle)
+        .env("EK_CLAIM_INTERVAL", "200ms")
+        .env("EK_HTTP_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info");
+    Child::spawn(cmd, &logs.path().join(format!("{name}-{}.log", rand_suffix()))).expect("worker starts")
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+async fn wait_in_flight(sim: &danawa_sim::SimHandle, at_least: u64) {
+    for _ in 0..400 {
+        if sim.state().observer.stats().in_flight >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the sim never saw {at_least} requests in flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_jobs_are_reclaimed_and_a_restarted_one_resumes_its_own() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let logs = TempDir::new("crawler-logs");
+    let slow = FaultConfig { latency: Latency::Fixed { ms: 1000 }, ..FaultConfig::default() };
+    let sim =
+        start_sim(CatalogueParams { seed: 3, categories: 1, products_per_category: 20, max_variants: 1 }, slow).await;
+    let config = config_for(&sim, 1);
+    let pcodes: Vec<String> = sim.state().catalogue.pcodes().take(6).map(|p| p.to_string()).collect();
+
+    // A takes three jobs and dies mid-request; B reclaims them once they are idle for 2 s.
+    enqueue(&pool, pcodes[..3].iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    let victim = worker_process(&redis, "a", "2s", &logs);
+    wait_in_flight(&sim, 3).await;
+    victim.kill_and_wait();
+    let rescuer = worker_process(&redis, "b", "2s", &logs);
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    assert_eq!(counters.get("done:item"), Some(&3), "{counters:?}");
+    rescuer.kill_and_wait();
+
+    // A again, killed mid-job, then restarted under the same name with reclaiming off:
+    // it finishes its own pending entries first.
+    enqueue(&pool, pcodes[3..].iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    let first_life = worker_process(&redis, "a", "1h", &logs);
+    wait_in_flight(&sim, 3).await;
+    first_life.kill_and_wait();
+    let second_life = worker_process(&redis, "a", "1h", &logs);
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    second_life.kill_and_wait();
+    assert_eq!(counters.get("done:item"), Some(&6), "{counters:?}");
+    assert_eq!(counters.get("dead:item"), None);
+    let items = results(&pool).await;
+    assert_eq!(items.len(), 6, "exactly one result per job, none twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_run_is_ridden_out() {
+    let mut redis = RedisServer::start();
+    let pool = pool(&redis);
+    let latency = FaultConfig { latency: Latency::Fixed { ms: 100 }, ..FaultConfig::default() };
+    let sim =
+        start_sim(CatalogueParams { seed: 5, categories: 1, products_per_category: 40, max_variants: 1 }, latency)
+            .await;
+    let config = config_for(&sim, 1);
+    let pcodes: Vec<String> = sim.state().catalogue.pcodes().take(30).map(|p| p.to_string()).collect();
+    enqueue(&pool, pcodes.iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    let stop = CancellationToken::new();
+    let run_settings = settings(&redis, "w", 3);
+    let worker = tokio::spawn({
+        let stop = stop.clone();
+        async move { crawler_worker::run::run(run_settings, stop).await.expect("runs") }
+    });
+    wait_in_flight(&sim, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.restart();
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(90)).await;
+    stop.cancel();
+    worker.await.expect("worker stops cleanly");
+    assert_eq!(counters.get("done:item"), Some(&30), "{counters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_every_job_ends_done_or_dead_and_the_counts_balance() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let faults = FaultConfig {
+        error_5xx: 0.10,
+        status_403: 0.025,
+        status_429: 0.025,
+        empty_200: 0.015,
+        repeat_page: 0.015,
+        truncate: 0.02,
+        ..FaultConfig::default()
+    };
+    let sim =
+        start_sim(CatalogueParams { seed: 9, categories: 2, products_per_category: 200, max_variants: 2 }, faults)
+            .await;
+    let config = config_for(&sim, 2);
+    let mut jobs = list_jobs(&config);
+    let pcodes: Vec<u32> = sim.state().catalogue.pcodes().take(60).collect();
+    jobs.extend(pcodes.iter().map(|p| {
+        let category = sim.state().catalogue.find(*p).map(|v| v.category.def.name.to_owned()).expect("pcode");
+        item_job(&config, &category, &p.to_string())
+    }));
+    enqueue(&pool, jobs).await;
+    let stop = CancellationToken::new();
+    let mut run_settings = settings(&redis, "w", 3);
+    run_settings.retry_base = Duration::from_millis(5);
+    let worker = tokio::spawn({
+        let stop = stop.clone();
+        async move { crawler_worker::run::run(run_settings, stop).await.expect("runs") }
+    });
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(120)).await;
+    stop.cancel();
+    worker.await.expect("stops");
+
+    let stats = sim.state().observer.stats();
+    assert!(stats.by_fault.values().sum::<u64>() > 20, "faults were injected: {:?}", stats.by_fault);
+    let get = |k: &str| counters.get(k).copied().unwrap_or(0);
+    for kind in ["list", "item"] {
+        assert_eq!(get(&format!("enqueued:{kind}")), get(&format!("done:{kind}")) + get(&format!("dead:{kind}")));
+    }
+    let dead = dead_letters(&pool).await;
+    assert_eq!(i64::try_from(dead.len()).ok(), Some(get("dead:list") + get("dead:item")));
+    for letter in &dead {
+        assert!(!letter.last_error.is_empty(), "a reason: {letter:?}");
+        assert!(matches!(letter.reason, DeadReason::MaxAttempts | DeadReason::Parse), "{letter:?}");
+    }
+    let results = results(&pool).await;
+    let failed_items = results
+        .iter()
+        .filter(
+            |r| matches!(r, common::messages::CrawlResult::Item(i) if matches!(i.outcome, ItemOutcome::Failed { .. })),
+        )
+        .count();
+    assert_eq!(i64::try_from(failed_items).ok(), Some(get("dead:item")), "each dead item job still clears isUpdating");
+    assert_eq!(i64::try_from(results.len()).ok(), Some(get("done:list") + get("done:item") + get("dead:item")));
+}
+
+#[test]
+fn production_mode_refuses_to_start_without_a_proxy() {
+    let out = Command::new(env!("CARGO_BIN_EXE_crawler-worker"))
+        .args(["run", "--env", "production"])
+        .env("REDIS_URL", "redis://:pw@127.0.0.1:1/0")
+        .env_remove("EK_PROXY")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("production mode refuses to start without a proxy"), "{stderr}");
+}
