@@ -128,12 +128,13 @@ async fn retry_one<C: ConnectionLike>(
         String::new()
     };
     let mut call = RETRY.prepare_invoke();
-    call.key(keys.dead())
-        .key(&letter.source_stream)
-        .key(keys.run_counters(run_for_keys))
-        .key(keys.run())
-        .key(keys.run_pages_seen(run_for_keys))
-        .key(keys.run_items_seen(run_for_keys));
+    // KEYS: dead, source, counters, run hash, then the run's other keys.
+    let mut run_keys = crate::run_state::run_keys(keys, run_for_keys).into_iter();
+    call.key(keys.dead()).key(&letter.source_stream);
+    call.key(run_keys.next().unwrap_or_default()).key(keys.run());
+    for key in run_keys {
+        call.key(key);
+    }
     call.arg(id).arg(run).arg(dead_field);
     for (name, value) in reset_attempt(&letter.fields) {
         call.arg(name).arg(value);

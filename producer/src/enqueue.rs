@@ -2,9 +2,9 @@
 //! dedupe set, in the same atomic step as their `enqueued:list` count, so a resumed run (or a
 //! crawler fanning out the same page) never enqueues a page twice.
 
-use common::config::{Category, Filter, PageEnd, ScrapeConfig};
+use common::config::ScrapeConfig;
 use common::keys::Keys;
-use common::messages::{ItemPolicy, Job, ListPageJob};
+use common::messages::{Job, ListPageJob};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use redis::aio::ConnectionLike;
 
@@ -15,61 +15,17 @@ use crate::Error;
 /// enough not to block Redis for long.
 const STEPS_PER_CALL: usize = 200;
 
-/// The member of the run's page dedupe set for one list page: `category|filterValue|page`
-/// (empty filter value for an unfiltered listing). Crawlers fanning out pages 2..N must use
-/// the same form.
-pub fn page_member(category: &str, filter: Option<&Filter>, page: u32) -> String {
-    format!("{category}|{}|{page}", filter.map_or("", |f| f.value.as_str()))
-}
-
-/// The first jobs of a run: per category and listing, the first page with `fan_out` when the
-/// end is `*`, otherwise every page `start..=end`.
+/// The first jobs of a run (`common::plan`, shared with the crawler's tests): per category
+/// and listing, the first page with `fan_out` when the end is `*`, otherwise every page
+/// `start..=end`.
 pub fn initial_jobs(config: &ScrapeConfig, run: &RunInfo) -> Vec<ListPageJob> {
-    config
-        .categories
-        .iter()
-        .flat_map(|category| {
-            category.listings().into_iter().flat_map(move |filter| listing_jobs(config, run, category, filter))
-        })
-        .collect()
-}
-
-fn listing_jobs(
-    config: &ScrapeConfig,
-    run: &RunInfo,
-    category: &Category,
-    filter: Option<&Filter>,
-) -> Vec<ListPageJob> {
-    let (pages, fan_out) = match category.end_page {
-        PageEnd::Last => (category.start_page..=category.start_page, true),
-        PageEnd::Page(end) => (category.start_page..=end, false),
-    };
-    let end_page = if fan_out { PageEnd::Last } else { category.end_page };
-    let items = category
-        .crawl_items
-        .then(|| ItemPolicy { item_base_url: config.item_base_url.clone(), stale_before: run.stale_before });
-    pages
-        .map(|page| ListPageJob {
-            run_id: run.id.clone(),
-            category: category.name.clone(),
-            category_number: category.number.clone(),
-            page,
-            end_page,
-            fan_out,
-            filter: filter.cloned(),
-            minimum_date: category.minimum_date,
-            ignore_words: category.ignore_words.clone(),
-            page_base_url: config.page_base_url.clone(),
-            run_started_at: run.started_at,
-            items: items.clone(),
-            attempt: 0,
-        })
-        .collect()
+    common::plan::initial_list_jobs(config, &run.id, run.started_at, run.stale_before)
 }
 
 /// The step adding one job, unless its page is already in the run's dedupe set.
 pub fn step(keys: &Keys, job: ListPageJob) -> Step {
-    let member = page_member(&job.category, job.filter.as_ref(), job.page);
+    // `category|filterValue|page`: the member a first page's fan-out uses too.
+    let member = job.page_member();
     let counters = keys.run_counters(&job.run_id);
     let dedupe = (keys.run_pages_seen(&job.run_id), member);
     Step {
@@ -115,6 +71,7 @@ pub async fn enqueue<C: ConnectionLike>(conn: &mut C, keys: &Keys, jobs: Vec<Lis
 mod tests {
     use super::*;
     use chrono::Utc;
+    use common::config::PageEnd;
 
     fn config() -> ScrapeConfig {
         ScrapeConfig::parse(
@@ -144,7 +101,7 @@ mod tests {
     #[test]
     fn star_listings_get_one_fan_out_page_and_ranges_every_page() {
         let jobs = initial_jobs(&config(), &run());
-        let members: Vec<_> = jobs.iter().map(|j| page_member(&j.category, j.filter.as_ref(), j.page)).collect();
+        let members: Vec<_> = jobs.iter().map(ListPageJob::page_member).collect();
         assert_eq!(members, ["cpu|10|1", "cpu|11|1", "case||2", "case||3", "case||4"]);
         assert!(jobs[..2].iter().all(|j| j.fan_out && j.end_page == PageEnd::Last && j.items.is_some()));
         assert!(jobs[2..].iter().all(|j| !j.fan_out && j.end_page == PageEnd::Page(4) && j.items.is_none()));

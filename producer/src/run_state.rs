@@ -73,13 +73,14 @@ impl RunInfo {
     }
 
     /// The run's own keys (counters, dedupe sets), which expire when it ends.
-    pub fn keys(&self, keys: &Keys) -> [String; 3] {
+    pub fn keys(&self, keys: &Keys) -> Vec<String> {
         run_keys(keys, &self.id)
     }
 }
 
-fn run_keys(keys: &Keys, id: &str) -> [String; 3] {
-    [keys.run_counters(id), keys.run_pages_seen(id), keys.run_items_seen(id)]
+/// Every key scoped to one run, counters first.
+pub fn run_keys(keys: &Keys, id: &str) -> Vec<String> {
+    vec![keys.run_counters(id), keys.run_pages_seen(id), keys.run_items_seen(id), keys.run_list_prints(id)]
 }
 
 /// Reads the run hash.
