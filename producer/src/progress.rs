@@ -139,6 +139,11 @@ impl Sampler {
         if self.last_write.is_some_and(|t| t.elapsed() < self.every) {
             return Ok(());
         }
+        if self.last_write.is_none() {
+            // A restarted producer continues the ring its predecessor left.
+            let kept: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::SAMPLES).query_async(conn).await?;
+            self.ring = rate::decode(kept.as_deref());
+        }
         rate::push(&mut self.ring, Sample::of(now_ms(), counters));
         let () = redis::cmd("HSET")
             .arg(keys.run())
