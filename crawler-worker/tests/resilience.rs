@@ -173,3 +173,87 @@ fn production_mode_refuses_to_start_without_a_proxy() {
     assert!(!out.status.success());
     assert!(stderr.contains("production mode refuses to start without a proxy"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let logs = TempDir::new("crawler-logs");
+    let slow = FaultConfig { latency: Latency::Fixed { ms: 700 }, ..FaultConfig::default() };
+    let sim =
+        start_sim(CatalogueParams { seed: 3, categories: 1, products_per_category: 20, max_variants: 1 }, slow).await;
+    let config = config_for(&sim, 1);
+    let pcodes: Vec<String> = sim.state().catalogue.pcodes().take(6).map(|p| p.to_string()).collect();
+    enqueue(&pool, pcodes.iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+
+    let worker = worker_process(&redis, "w", "1h", &logs);
+    wait_in_flight(&sim, 3).await;
+    let status = worker.terminate_and_wait(Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "exit 0 after the drain");
+    let c = counters(&pool).await;
+    assert_eq!(c.get("done:item"), Some(&3), "the three in-flight jobs finished, no new one was read: {c:?}");
+    let mut conn = pool.get().await.expect("conn");
+    let pending: redis::streams::StreamPendingReply =
+        redis::AsyncCommands::xpending(&mut conn, "{ek}:jobs", "crawlers").await.expect("xpending");
+    assert_eq!(pending.count(), 0, "nothing left pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_and_overdelivered_entries_go_to_the_dead_letters() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(
+        CatalogueParams { seed: 3, categories: 1, products_per_category: 20, max_variants: 1 },
+        FaultConfig::default(),
+    )
+    .await;
+    let config = config_for(&sim, 1);
+    let pcode = sim.state().catalogue.pcodes().next().expect("pcode").to_string();
+    enqueue(&pool, vec![item_job(&config, "cpu", &pcode)]).await;
+    let mut conn = pool.get().await.expect("conn");
+    let _: String =
+        redis::AsyncCommands::xadd(&mut conn, "{ek}:jobs", "*", &[("v", "1"), ("kind", "item"), ("body", "{not json")])
+            .await
+            .expect("xadd");
+    // The good job was delivered six times to consumers that died.
+    let opts = redis::streams::StreamReadOptions::default().group("crawlers", "ghost").count(1);
+    let _: redis::streams::StreamReadReply =
+        redis::AsyncCommands::xread_options(&mut conn, &["{ek}:jobs"], &[">"], &opts).await.expect("read");
+    let first: redis::streams::StreamRangeReply =
+        redis::AsyncCommands::xrange_count(&mut conn, "{ek}:jobs", "-", "+", 1).await.expect("range");
+    let id = first.ids[0].id.clone();
+    for _ in 0..5 {
+        let _: redis::Value = redis::cmd("XCLAIM")
+            .arg("{ek}:jobs")
+            .arg("crawlers")
+            .arg("ghost")
+            .arg(0)
+            .arg(&id)
+            .query_async(&mut conn)
+            .await
+            .expect("xclaim");
+    }
+    let stop = CancellationToken::new();
+    let mut s = settings(&redis, "w", 1);
+    s.claim_idle = Duration::from_millis(1);
+    let worker = tokio::spawn({
+        let stop = stop.clone();
+        async move { crawler_worker::run::run(s, stop).await.expect("runs") }
+    });
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        dead = dead_letters(&pool).await;
+        if dead.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    stop.cancel();
+    worker.await.expect("stops");
+    let mut reasons: Vec<DeadReason> = dead.iter().map(|d| d.reason).collect();
+    reasons.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(reasons, [DeadReason::MaxDeliveries, DeadReason::Undecodable], "{dead:?}");
+    let undecodable = dead.iter().find(|d| d.reason == DeadReason::Undecodable).expect("one");
+    assert_eq!(undecodable.fields.get("body").map(String::as_str), Some("{not json"), "kept verbatim");
+    assert_eq!(sim.state().observer.stats().by_endpoint.get("product_page"), None, "neither was fetched");
+}

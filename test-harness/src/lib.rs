@@ -176,7 +176,7 @@ impl MongoServer {
 
     pub fn stop(&mut self) {
         if let Some(child) = self.child.take() {
-            child.terminate_and_wait(Duration::from_secs(10));
+            let _ = child.terminate_and_wait(Duration::from_secs(10));
         }
     }
 

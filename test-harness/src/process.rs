@@ -56,20 +56,22 @@ impl Child {
         let _ = self.0.wait();
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
-    pub fn terminate_and_wait(mut self, grace: Duration) {
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`. Returns the exit status
+    /// when it exited by itself.
+    pub fn terminate_and_wait(mut self, grace: Duration) -> Option<std::process::ExitStatus> {
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
             libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
         }
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
-            if self.has_exited() {
-                return;
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         self.kill_and_wait();
+        None
     }
 }
 
