@@ -128,10 +128,13 @@ enum DeadLetterAction {
         #[command(flatten)]
         select: SelectArgs,
     },
-    /// Delete dead letters.
+    /// Delete dead letters (every one only with --all).
     Purge {
         #[command(flatten)]
         select: SelectArgs,
+        /// Delete every dead letter when no --kind, --limit or --id narrows the selection.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -285,8 +288,16 @@ async fn dead_letter_command(action: DeadLetterAction) -> anyhow::Result<ExitCod
     let select = match &action {
         DeadLetterAction::List { select, .. }
         | DeadLetterAction::Retry { select }
-        | DeadLetterAction::Purge { select } => select,
+        | DeadLetterAction::Purge { select, .. } => select,
     };
+    if let DeadLetterAction::Purge { all: false, select } = &action {
+        if select.kind.is_none() && select.limit.is_none() && select.ids.is_empty() {
+            eprintln!(
+                "producer: purge deletes dead letters for good: narrow it with --kind, --limit or --id, or say --all"
+            );
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    }
     let pool = connect(&select.common)?;
     let keys = select.common.keys();
     let mut conn = pool.get().await.context("connecting to Redis")?;

@@ -51,6 +51,10 @@ pub async fn run(
     shutdown: &CancellationToken,
 ) -> Result<Outcome, Error> {
     let config = validate::load(&options.config).map_err(Error::InvalidConfig)?;
+    if config.categories.is_empty() {
+        // A run without list pages could never be seen to finish.
+        return Err(Error::InvalidConfig(format!("{}: no categories to crawl\n", options.config.display())));
+    }
     let mut conn = pool.get().await?;
     let run = start_or_resume(&mut conn, keys, &config, options).await?;
     // The groups start at the stream's beginning: jobs added before a worker starts are kept.

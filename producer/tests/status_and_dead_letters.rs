@@ -107,6 +107,12 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     assert_eq!((letter.kind.as_str(), letter.attempts), ("list", 5));
     let table = dead_letters::table(&all);
     assert!(table.contains("maxAttempts") && table.contains("HTTP 503 five times"), "{table}");
+    let listed = cli(&env, &["dead-letters", "list", "--kind", "list"]);
+    assert!(listed.status.success());
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.lines().count(), 3, "header and two letters:\n{listed}");
+    let refused = cli(&env, &["dead-letters", "purge"]);
+    assert_eq!(refused.status.code(), Some(2), "purging everything needs --all");
     let none = Selection { kind: Some("item".into()), ..Selection::default() };
     assert!(dead_letters::select(&mut conn, &env.keys, &none).await.expect("list").is_empty());
 
@@ -141,6 +147,14 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     let summary = run_with_workers(&env, &options, Crawl::Succeed).await;
     assert_eq!(summary.run_id, run_id);
     assert_eq!((summary.list_pages.done, summary.list_pages.dead), (1, 1));
+}
+
+fn cli(env: &Env, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_producer"))
+        .args(args)
+        .env("REDIS_URL", env.redis.url())
+        .output()
+        .expect("producer")
 }
 
 async fn run_with_workers(env: &Env, options: &run::RunOptions, crawl: Crawl) -> producer::summary::Summary {
