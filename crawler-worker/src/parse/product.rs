@@ -144,10 +144,15 @@ fn breadcrumb_category(document: &Html) -> Option<String> {
 
 /// `등록월: 2022.04.` and `제조사: APPLE` from the `.made_info` spans.
 fn made_info(document: &Html) -> (Option<RegistrationDate>, Option<String>) {
+    let mut parts: Vec<String> = document.select(selector!(".made_info span.txt")).map(text_of).collect();
+    if parts.is_empty() {
+        // Without the spans, the line is one text: `등록월: 2005.01. ㅣ 제조사: …`.
+        let line = document.select(selector!(".made_info")).next().map(text_of).unwrap_or_default();
+        parts = line.split('ㅣ').map(|part| part.trim().to_owned()).collect();
+    }
     let mut registered = None;
     let mut maker = None;
-    for span in document.select(selector!(".made_info span.txt")) {
-        let text = text_of(span);
+    for text in parts {
         if let Some(value) = text.strip_prefix("등록월:") {
             registered = registered.or_else(|| RegistrationDate::parse(value));
         } else if let Some(value) = text.strip_prefix("제조사:") {
@@ -371,6 +376,18 @@ mod tests {
     fn the_discontinued_answer_is_an_outcome() {
         let answer = r#"<meta name="robots" content="none" /><script type="text/javascript">alert("가격비교 서비스가 종료된 상품입니다.");location.replace("https://www.danawa.com");</script>"#;
         assert_eq!(parse_product(answer), Ok(ProductAnswer::Discontinued));
+    }
+
+    #[test]
+    fn made_info_without_spans() {
+        let plain = PAGE.replace(
+            r#"<div class="made_info"><span class="txt">등록월: 2023.04.</span><span class="bar">ㅣ</span>
+        <span class="txt" id="makerTxtArea">제조사: <a href="x">AMD</a></span></div>"#,
+            r#"<div class="made_info">등록월: 2021.11. ㅣ 제조사: 인텔</div>"#,
+        );
+        let page = product(&plain);
+        assert_eq!(page.registered, Some(RegistrationDate { year: 2021, month: 11 }));
+        assert_eq!(page.maker.as_deref(), Some("인텔"));
     }
 
     #[test]
