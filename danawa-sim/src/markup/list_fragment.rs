@@ -72,30 +72,32 @@ fn first_pcode(product: &Product) -> u32 {
 fn render_entry(out: &mut String, category: &Category, product: &Product, kind: EntryKind) {
     let pcode = first_pcode(product);
     let cate = category.def.number;
-    let (id, class) = match kind {
+    let (prefix, class) = match kind {
         // The class sometimes carries a trailing space or `width_change`, as on the site.
-        EntryKind::Product(i) if i % 3 == 0 => (format!("productItem{pcode}"), "prod_item prod_layer "),
-        EntryKind::Product(i) if i % 3 == 1 => (format!("productItem{pcode}"), "prod_item prod_layer width_change"),
-        EntryKind::Product(_) => (format!("productItem{pcode}"), "prod_item prod_layer"),
-        EntryKind::PointAd => (format!("adPointProductItem{pcode}"), "prod_item prod_layer prod_ad_item"),
-        EntryKind::ReaderAd => (format!("adReaderProductItem{pcode}"), "prod_item prod_layer"),
+        EntryKind::Product(i) if i % 3 == 0 => ("productItem", "prod_item prod_layer "),
+        EntryKind::Product(i) if i % 3 == 1 => ("productItem", "prod_item prod_layer width_change"),
+        EntryKind::Product(_) => ("productItem", "prod_item prod_layer"),
+        EntryKind::PointAd => ("adPointProductItem", "prod_item prod_layer prod_ad_item"),
+        EntryKind::ReaderAd => ("adReaderProductItem", "prod_item prod_layer"),
     };
-    let name = esc(&product.list_name()).into_owned();
+    let name = product.list_name();
+    let name = esc(&name);
     let lazy = matches!(kind, EntryKind::Product(i) if i % 90 >= 8);
-    let img = format!(
-        "//img.danawa.com/prod_img/500000/{:03}/{:03}/img/{pcode}_1.jpg?shrink=130:130",
-        pcode % 1000,
-        (pcode / 1000) % 1000
-    );
-    let img_attr = if lazy {
-        format!("src=\"//img.danawa.com/new/noData/img/noImg_160.gif\" data-original=\"{img}\"")
-    } else {
-        format!("src=\"{img}\"")
-    };
+    let (a, b) = (pcode % 1000, (pcode / 1000) % 1000);
     let _ = write!(
         out,
-        "<li class=\"{class}\" id=\"{id}\">\n<div class=\"prod_main_info\">\n\
-         <div class=\"thumb_image\"><a href=\"//prod.danawa.com/info/?pcode={pcode}&cate={cate}\" target=\"_blank\"><img {img_attr} alt=\"{name}\" width=\"130\" height=\"130\"></a></div>\n\
+        "<li class=\"{class}\" id=\"{prefix}{pcode}\">\n<div class=\"prod_main_info\">\n\
+         <div class=\"thumb_image\"><a href=\"//prod.danawa.com/info/?pcode={pcode}&cate={cate}\" target=\"_blank\"><img "
+    );
+    // Entries further down load their image lazily (`data-original`), as on the site.
+    if lazy {
+        out.push_str("src=\"//img.danawa.com/new/noData/img/noImg_160.gif\" data-original");
+    } else {
+        out.push_str("src");
+    }
+    let _ = write!(
+        out,
+        "=\"//img.danawa.com/prod_img/500000/{a:03}/{b:03}/img/{pcode}_1.jpg?shrink=130:130\" alt=\"{name}\" width=\"130\" height=\"130\"></a></div>\n\
          <div class=\"prod_info\">\n<p class=\"prod_name\"><a href=\"//prod.danawa.com/info/?pcode={pcode}&cate={cate}\" target=\"_blank\" name=\"productName\">{name}</a></p>\n\
          <div class=\"prod_sub_meta\"><dl class=\"meta_item mt_date\"><dt class=\"mt\">등록월</dt><dd>{}.{:02}</dd></dl></div>\n</div>\n",
         product.year, product.month
@@ -135,7 +137,7 @@ fn render_variant(out: &mut String, cate: u32, v: &Variant, i: usize) {
         "<span class=\"memory_price_sect\"></span><span class=\"rank_one\">{}</span></p>",
         if i == 0 { "1위" } else { "" }
     );
-    let href = format!("//prod.danawa.com/info/?pcode={}&cate={cate}", v.pcode);
+    let href = HrefOf { pcode: v.pcode, cate };
     let _ = match v.stock {
         Stock::InStock | Stock::NoShops | Stock::LowPriceOnly => writeln!(
             out,
@@ -177,4 +179,16 @@ fn render_pager(out: &mut String, page: &ListPage<'_>) {
         let _ = writeln!(out, "<a href=\"#\" class=\"edge_nav nav_next\" onclick=\"javascript:movePage({}); return false;\">다음 페이지</a>", first + 10);
     }
     out.push_str("</div>\n</div>\n");
+}
+
+/// The product link, written straight into the output.
+struct HrefOf {
+    pcode: u32,
+    cate: u32,
+}
+
+impl std::fmt::Display for HrefOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "//prod.danawa.com/info/?pcode={}&cate={}", self.pcode, self.cate)
+    }
 }

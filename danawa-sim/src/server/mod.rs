@@ -2,6 +2,7 @@
 //! (the sticky Next.js variant, a handle to reset the socket) and a handle to stop it.
 
 mod control;
+mod listing_cache;
 mod routes;
 mod site;
 
@@ -67,6 +68,7 @@ pub struct SimState {
     strict_ajax: bool,
     truth_config: Option<ScrapeConfig>,
     connections: AtomicU64,
+    listings: listing_cache::ListingCache,
 }
 
 impl SimState {
@@ -80,6 +82,7 @@ impl SimState {
             strict_ajax: config.strict_ajax,
             truth_config: config.truth_config,
             connections: AtomicU64::new(0),
+            listings: listing_cache::ListingCache::default(),
         }
     }
 

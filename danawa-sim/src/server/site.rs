@@ -157,7 +157,7 @@ fn list_ajax(state: &SimState, req: &SimRequest, repeat: bool) -> Rendered {
     let Some(category) = list_category(state, &form) else { return empty() };
     // Danawa offers 30 (default) and 90 per page; anything else gets the default.
     let list_count = if form.number("listCount") == Some(90) { 90 } else { 30 };
-    let listing = category.listing(&form.numbers("searchMaker"), &form.numbers("searchAttributeValue"));
+    let listing = state.listings.get(category, form.numbers("searchMaker"), form.numbers("searchAttributeValue"));
     let last = listing.len().div_ceil(list_count).max(1);
     let asked = form.number("page").unwrap_or(1).max(1) as usize;
     let page = match (repeat, asked) {

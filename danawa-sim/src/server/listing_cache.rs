@@ -1,0 +1,36 @@
+//! A bounded cache of filtered listings: a crawl asks for the same (category, filter) listing
+//! once per page, and filtering 11,000 products costs more than rendering a page.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::catalogue::Category;
+
+/// Listings kept before the cache starts over (each at most a few tens of KB).
+const CAPACITY: usize = 512;
+
+type Key = (u32, Vec<u32>, Vec<u32>);
+
+#[derive(Default)]
+pub(crate) struct ListingCache {
+    map: Mutex<HashMap<Key, Arc<Vec<u32>>>>,
+}
+
+impl ListingCache {
+    /// The listing of `category` under these filters, in BEST order.
+    pub fn get(&self, category: &Category, mut makers: Vec<u32>, mut attrs: Vec<u32>) -> Arc<Vec<u32>> {
+        makers.sort_unstable();
+        attrs.sort_unstable();
+        let key = (category.def.number, makers, attrs);
+        if let Some(hit) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return hit.clone();
+        }
+        let listing = Arc::new(category.listing(&key.1, &key.2));
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert(key, listing.clone());
+        listing
+    }
+}
