@@ -57,7 +57,7 @@ pub fn spec_table(seed: u64, v: &VariantRef<'_>) -> Vec<Section> {
 
 fn kind_sections<R: Rng>(v: &VariantRef<'_>, rng: &mut R) -> Vec<Section> {
     match v.category.def.kind {
-        Kind::Cpu => cpu(rng),
+        Kind::Cpu => cpu(v.category.maker(v.product).code == 3132, rng),
         Kind::Motherboard => board(rng),
         Kind::Memory => memory(v, rng),
         Kind::Graphics => graphics(rng),
@@ -69,13 +69,18 @@ fn kind_sections<R: Rng>(v: &VariantRef<'_>, rng: &mut R) -> Vec<Section> {
     }
 }
 
-fn cpu<R: Rng>(rng: &mut R) -> Vec<Section> {
+fn cpu<R: Rng>(amd: bool, rng: &mut R) -> Vec<Section> {
+    let sockets: &[&str] = if amd {
+        &["AMD(소켓AM5)", "AMD(소켓AM4)"]
+    } else {
+        &["인텔(소켓1700)", "인텔(소켓1851)", "인텔(소켓1200)"]
+    };
     let cores = *[4u32, 6, 8, 12, 16, 24].choose(rng).unwrap_or(&6);
     vec![
         section(
             "CPU 사양",
             vec![
-                ("소켓 구분", pick(rng, &["인텔(소켓1700)", "AMD(소켓AM5)", "AMD(소켓AM4)", "인텔(소켓1851)"])),
+                ("소켓 구분", pick(rng, sockets)),
                 ("코어 수", format!("{cores}코어")),
                 ("스레드 수", format!("{}스레드", cores * 2)),
                 ("기본 클럭", format!("{}.{}GHz", rng.gen_range(2..4), rng.gen_range(0..10))),
