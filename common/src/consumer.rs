@@ -84,13 +84,16 @@ pub async fn run<H: BatchHandler>(
         };
         while tasks.try_join_next().is_some() {}
         let free_slots = slots.available_permits();
-        let batch = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            batch = source.next_batch(free_slots) => batch,
-        };
+        // Not raced against shutdown: a blocking read dropped half-way would leave the entries
+        // it was given pending here, unprocessed until reclaimed. It returns within IDLE_BLOCK.
+        let batch = source.next_batch(free_slots).await;
         match batch {
-            Ok(batch) if batch.is_empty() => health.ok(),
+            Ok(batch) if batch.is_empty() => {
+                health.ok();
+                if shutdown.is_cancelled() {
+                    break;
+                }
+            }
             Ok(batch) => {
                 health.ok();
                 let handler = handler.clone();
