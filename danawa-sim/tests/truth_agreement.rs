@@ -96,3 +96,55 @@ async fn requests_without_category_fields_or_ajax_headers_get_an_empty_200() {
     assert_eq!(bare.text().await.unwrap(), "", "no X-Requested-With: empty answer");
     sim.shutdown().await;
 }
+
+/// List-only categories, a numeric end page, a later start page, category minimum dates and
+/// ignore words, and an unfiltered listing.
+const CUSTOM_CONFIG: &str = r#"{
+  "pageBaseUrl": "https://prod.danawa.com/list/?cate=",
+  "itemBaseUrl": "https://prod.danawa.com/info/?pcode=",
+  "minimumDate": "2016",
+  "ignoreWords": ["중고"],
+  "itemsCategories": ["cpu", "systemCooler"],
+  "categories": [
+    { "category": "cpu", "categoryNumber": "112747", "start": "1", "end": "2", "ignoreWords": ["해외구매"],
+      "filters": [{ "name": "인텔", "type": "maker", "value": "3156" }] },
+    { "category": "memory", "categoryNumber": "112752", "start": "2", "end": "*", "minimumDate": "2020", "filters": [] },
+    { "category": "systemCooler", "categoryNumber": "11236855", "start": "1", "end": "*",
+      "filters": [{ "name": "시스템 쿨러", "type": "attribute", "value": "4017" }] },
+    { "category": "power", "categoryNumber": "112777", "start": "1", "end": "*", "minimumDate": "0",
+      "filters": [{ "name": "ATX 파워", "type": "attribute", "value": "5529" }, { "name": "MSI", "type": "maker", "value": "3160" }] }
+  ]
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_only_categories_and_page_ranges_agree_too() {
+    let sim = start(small(23, 400)).await;
+    let config = ::common::config::ScrapeConfig::parse(CUSTOM_CONFIG).expect("custom config");
+    let truth = ground_truth(&sim.state().catalogue, &config);
+    let mut crawled = RefCrawler::new(sim.origin()).crawl(&config).await;
+    crawled.sort_by_key(|p| p.pcode.parse::<u64>().unwrap_or(0));
+    assert_eq!(
+        serde_json::to_value(&crawled).unwrap(),
+        serde_json::to_value(&truth).unwrap(),
+        "reference crawl and truth differ"
+    );
+    let memory: Vec<_> = truth.iter().filter(|p| p.category == "memory").collect();
+    assert!(!memory.is_empty() && memory.iter().all(|p| p.details.is_empty() && p.prices.is_empty()));
+    assert!(memory.iter().all(|p| p.sort_order <= 1_000_000 - 90), "memory starts at page 2");
+    assert!(truth.iter().filter(|p| p.category == "cpu").all(|p| p.sort_order > 1_000_000 - 180), "cpu ends at page 2");
+    assert!(truth
+        .iter()
+        .any(|p| p.category == "systemCooler" && p.details.get("분류").is_some_and(|d| d.value == "시스템 쿨러")));
+    // The served truth for a posted config is the same.
+    let served: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_sim/truth", sim.origin()))
+        .body(CUSTOM_CONFIG)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served, serde_json::to_value(&truth).unwrap());
+    sim.shutdown().await;
+}
