@@ -76,7 +76,7 @@ impl Fetcher {
     pub fn session(self: &Arc<Self>) -> Session {
         let route = self.next_route.fetch_add(1, Ordering::Relaxed) % self.routes.len();
         let agent = danawa::user_agent(self.next_agent.fetch_add(1, Ordering::Relaxed));
-        Session { fetcher: self.clone(), route, agent, requests: 0 }
+        Session { fetcher: self.clone(), route, agent, requests: 0, http_time: Duration::ZERO }
     }
 }
 
@@ -104,6 +104,8 @@ pub struct Session {
     agent: &'static str,
     /// Requests sent so far, failures included.
     pub requests: u32,
+    /// Time spent waiting for answers (bodies included), for the job's overhead figure.
+    pub http_time: Duration,
 }
 
 impl Session {
@@ -137,7 +139,9 @@ impl Session {
         self.requests += 1;
         let started = Instant::now();
         let result = read_answer(builder).await;
-        fetcher.metrics.request_seconds.observe(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        self.http_time += took;
+        fetcher.metrics.request_seconds.observe(took.as_secs_f64());
         if let Ok((_, _, body)) = &result {
             fetcher.metrics.bytes.inc_by(u64::try_from(body.len()).unwrap_or(0));
         }

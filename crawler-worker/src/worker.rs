@@ -45,6 +45,13 @@ pub struct CrawlHandler {
     pub shutdown: CancellationToken,
 }
 
+/// What a job's attempts cost, all together.
+#[derive(Debug, Default, Clone, Copy)]
+struct JobRun {
+    requests: u32,
+    http_time: Duration,
+}
+
 /// What a finished job produced.
 enum Finished {
     List(ListPageJob, ListPage),
@@ -81,31 +88,42 @@ impl CrawlHandler {
             let step = self.dead_letter_step(&delivery, Some(&job), failure);
             return self.finish(vec![step], kind, "dead").await;
         }
+        let started = std::time::Instant::now();
         let Some(result) = self.run_with_retries(&job).await else {
             return; // shutting down: the entry stays pending for whoever takes it
         };
-        let (step, outcome) = match result {
-            Ok((finished, requests)) => (self.done_step(&delivery, finished, requests), "done"),
-            Err(failure) => (self.dead_letter_step(&delivery, Some(&job), failure), "dead"),
+        let (step, outcome, http_time) = match result {
+            Ok((finished, run)) => (self.done_step(&delivery, finished, run.requests), "done", run.http_time),
+            Err(failure) => (self.dead_letter_step(&delivery, Some(&job), failure), "dead", Duration::ZERO),
         };
         self.finish(vec![step], kind, outcome).await;
+        // One line per job: the benchmark's job-overhead figure (time beyond the HTTP requests).
+        tracing::debug!(
+            target: "ek::job",
+            kind,
+            outcome,
+            job_ms = started.elapsed().as_secs_f64() * 1e3,
+            http_ms = http_time.as_secs_f64() * 1e3,
+            "job finished"
+        );
     }
 
     /// Attempts the job until it succeeds, fails for good or the process shuts down (`None`).
-    async fn run_with_retries(&self, job: &Job) -> Option<Result<(Finished, u32), Failure>> {
+    async fn run_with_retries(&self, job: &Job) -> Option<Result<(Finished, JobRun), Failure>> {
         let mut backoff = Backoff::new(self.policy.retry_base, MAX_RETRY_DELAY);
         let mut attempts = job.attempt();
-        let mut requests = 0;
+        let mut run = JobRun::default();
         loop {
             let mut session = self.fetcher.session();
             let result = match job {
                 Job::List(j) => self.crawler.list_page(j, &mut session).await.map(|p| Finished::List(j.clone(), p)),
                 Job::Item(j) => self.crawler.item(j, &mut session).await.map(|o| Finished::Item(j.clone(), o)),
             };
-            requests += session.requests;
+            run.requests += session.requests;
+            run.http_time += session.http_time;
             attempts += 1;
             let error = match result {
-                Ok(finished) => return Some(Ok((finished, requests))),
+                Ok(finished) => return Some(Ok((finished, run))),
                 Err(CrawlError::Rejected(reason)) => return Some(Err(rejected(reason, attempts))),
                 Err(error) => error,
             };
