@@ -51,6 +51,24 @@ impl Child {
         self.0.id()
     }
 
+    /// The exit status, if the process has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().ok().flatten()
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; kills it after that (`None`).
+    pub fn wait_timeout(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill_and_wait();
+        None
+    }
+
     pub fn kill_and_wait(mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
