@@ -205,8 +205,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sim = danawa_sim::serve(config, listener).await?;
     tracing::info!(origin = %sim.origin(), "danawa-sim serving");
     println!("danawa-sim listening on {}", sim.origin());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    stop_signal().await?;
     sim.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `kill`, docker and Kubernetes send): both end the server cleanly.
+async fn stop_signal() -> anyhow::Result<()> {
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
     Ok(())
 }
 

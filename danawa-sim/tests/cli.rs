@@ -66,3 +66,30 @@ fn a_bad_config_is_refused_with_its_position() {
     assert!(!out.status.success());
     let _ = std::fs::remove_file(config);
 }
+
+#[test]
+fn serve_answers_and_exits_cleanly_on_sigterm() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = sim()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--products", "20"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answered = false;
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            stream.write_all(b"GET /robots.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answered = answer.contains("Disallow: /list/ajax/");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(answered, "robots.txt served");
+    assert!(status.success(), "exit status {status:?}");
+}
