@@ -1,3 +1,30 @@
-//! updater-worker.
+//! updater-worker: the binary. `run` consumes the results stream and writes MongoDB.
 
-fn main() {}
+use clap::{Parser, Subcommand};
+use updater_worker::settings::UpdaterSettings;
+
+#[derive(Debug, Parser)]
+#[command(name = "updater-worker", version, about = "Writes crawl results to MongoDB's parts collection")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Consume the results stream until SIGTERM or SIGINT.
+    Run(Box<UpdaterSettings>),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Run(settings) => run(*settings),
+    }
+}
+
+#[tokio::main]
+async fn run(settings: UpdaterSettings) -> anyhow::Result<()> {
+    common::telemetry::init(settings.common.log_format);
+    let shutdown = common::shutdown::on_signal();
+    updater_worker::run::run(settings, shutdown).await
+}

@@ -34,6 +34,16 @@ impl StoreError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::MongoUnreachable { .. } | Self::RedisUnreachable(_))
     }
+
+    /// A short name of the failure, so a caller can log once per change of state.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Self::MongoUnreachable { .. } => "mongodb-unreachable",
+            Self::RedisUnreachable(_) => "redis-unreachable",
+            Self::Contended { .. } => "contended",
+            Self::Refused(_) => "refused",
+        }
+    }
 }
 
 /// Why one transaction attempt ended without a commit.
@@ -58,15 +68,19 @@ pub(super) enum Retry {
 /// concurrent upserts of one new pcode, elections, shutdowns, time limits.
 const RETRYABLE_CODES: [i32; 16] = [6, 7, 24, 50, 89, 91, 112, 189, 246, 251, 262, 9001, 10107, 11000, 11600, 11602];
 
-pub(super) fn classify(error: MongoError) -> AttemptError {
-    let unreachable = matches!(
+/// Whether a driver error means the server could not be reached (rather than refused).
+pub fn is_unreachable(error: &MongoError) -> bool {
+    matches!(
         *error.kind,
         ErrorKind::Io(_)
             | ErrorKind::ServerSelection { .. }
             | ErrorKind::ConnectionPoolCleared { .. }
             | ErrorKind::DnsResolve { .. }
-    );
-    if unreachable {
+    )
+}
+
+pub(super) fn classify(error: MongoError) -> AttemptError {
+    if is_unreachable(&error) {
         return AttemptError::Retry(Retry::Unreachable(error));
     }
     let labelled =

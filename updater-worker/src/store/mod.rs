@@ -21,7 +21,7 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 pub use claim::{ClaimError, ClaimRequest, Claimer, DEFAULT_CLAIM_TTL};
-pub use error::StoreError;
+pub use error::{is_unreachable, StoreError};
 pub use retry::{Reachability, RetryPolicy};
 
 use error::{AttemptError, Retry};
@@ -96,6 +96,14 @@ impl Store {
     /// next commit.
     pub fn reachability(&self) -> &Reachability {
         &self.reachability
+    }
+
+    /// Asks MongoDB whether it answers, for the readiness probe.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn ping(&self) -> mongodb::error::Result<()> {
+        self.database.run_command(bson::doc! {"ping": 1}).await.map(drop)
     }
 
     /// Creates the indexes of `parts` when missing.
