@@ -56,25 +56,38 @@ async fn a_ten_second_outage_loses_nothing() {
             }
         })
     };
-    let writer = tokio::spawn(async move {
-        for b in 0..BATCHES {
-            let results = batch(b);
-            let entries: Vec<Entry> = results.iter().map(|(id, result)| Entry { id, result }).collect();
-            store.apply_batch(&entries).await.unwrap_or_else(|e| panic!("batch {b}: {e}"));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        store
-    });
+    // The writer does half its batches, then waits until the server is really down, so the
+    // other half is written during the outage (a loaded machine must not let it finish first).
+    let server_down = Arc::new(tokio::sync::Notify::new());
+    let first_half_done = Arc::new(tokio::sync::Notify::new());
+    let writer = {
+        let (server_down, first_half_done) = (server_down.clone(), first_half_done.clone());
+        tokio::spawn(async move {
+            for b in 0..BATCHES {
+                if b == BATCHES / 2 {
+                    first_half_done.notify_one();
+                    server_down.notified().await;
+                }
+                let results = batch(b);
+                let entries: Vec<Entry> = results.iter().map(|(id, result)| Entry { id, result }).collect();
+                store.apply_batch(&entries).await.unwrap_or_else(|e| panic!("batch {b}: {e}"));
+            }
+            store
+        })
+    };
 
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mongo = tokio::task::spawn_blocking(move || {
+    first_half_done.notified().await;
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
+    let outage = tokio::task::spawn_blocking(move || {
         mongo.stop();
+        let _ = stopped_tx.send(());
         std::thread::sleep(Duration::from_secs(10));
         mongo.restart();
         mongo
-    })
-    .await
-    .expect("outage thread");
+    });
+    stopped_rx.await.expect("server stopped");
+    server_down.notify_one();
+    let mongo = outage.await.expect("outage thread");
     let store = writer.await.expect("writer");
     watcher.abort();
 
