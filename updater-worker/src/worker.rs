@@ -46,6 +46,7 @@ impl BatchHandler for UpdateHandler {
         let Some(outcome) = self.write(&entries).await else {
             return; // shutting down: the entries stay pending and are written by whoever takes them
         };
+        common::failpoint::hit("updater-after-commit");
         let mut steps = Vec::new();
         let mut outcomes = outcome.entries.into_iter();
         for entry in &decoded {
