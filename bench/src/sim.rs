@@ -1,0 +1,89 @@
+//! Talks to danawa-sim's observation endpoints: readiness, reset, stats and the request log.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use serde::Deserialize;
+
+/// Entries fetched per `/_sim/log` call.
+const LOG_PAGE: usize = 5_000;
+
+/// The part of `/_sim/stats` the report uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimStats {
+    pub requests: u64,
+    pub bytes_sent: u64,
+    pub peak_concurrency: u64,
+    pub in_flight: u64,
+    pub by_endpoint: BTreeMap<String, u64>,
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// The part of a `/_sim/log` entry the report uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub duration_ms: f64,
+}
+
+pub struct SimClient {
+    http: reqwest::Client,
+    origin: String,
+}
+
+impl SimClient {
+    pub fn new(origin: String) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().no_proxy().build().context("HTTP client for the sim")?;
+        Ok(Self { http, origin })
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Waits until the sim answers `/_sim/stats`.
+    pub async fn wait_ready(&self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.stats().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("danawa-sim at {} did not answer within {limit:?}", self.origin)
+    }
+
+    /// Clears the counters and the log, so that they cover the run only.
+    pub async fn reset(&self) -> anyhow::Result<()> {
+        let url = format!("{}/_sim/reset", self.origin);
+        self.http.post(&url).send().await.and_then(|r| r.error_for_status()).context("POST /_sim/reset")?;
+        Ok(())
+    }
+
+    pub async fn stats(&self) -> anyhow::Result<SimStats> {
+        let url = format!("{}/_sim/stats", self.origin);
+        let response =
+            self.http.get(&url).send().await.and_then(|r| r.error_for_status()).context("GET /_sim/stats")?;
+        let body = response.bytes().await.context("reading /_sim/stats")?;
+        serde_json::from_slice(&body).context("decoding /_sim/stats")
+    }
+
+    /// Every logged request since the reset, oldest first.
+    pub async fn log(&self) -> anyhow::Result<Vec<LogEntry>> {
+        let mut entries: Vec<LogEntry> = Vec::new();
+        loop {
+            let since = entries.last().map_or(0, |e| e.seq);
+            let url = format!("{}/_sim/log?since={since}&limit={LOG_PAGE}", self.origin);
+            let response =
+                self.http.get(&url).send().await.and_then(|r| r.error_for_status()).context("GET /_sim/log")?;
+            let body = response.bytes().await.context("reading /_sim/log")?;
+            let page: Vec<LogEntry> = serde_json::from_slice(&body).context("decoding /_sim/log")?;
+            let done = page.len() < LOG_PAGE;
+            entries.extend(page);
+            if done {
+                return Ok(entries);
+            }
+        }
+    }
+}
