@@ -157,9 +157,14 @@ async fn the_database_equals_the_ground_truth_and_a_second_run_adds_one_price_po
     assert!(products >= 2000 && truth.len() >= 1000, "{products} products, {} parts expected", truth.len());
     assert_equals_truth(&first, &truth);
     assert!(first.values().all(|p| !p.is_updating), "no part left isUpdating");
+    let status = pipeline.status();
+    assert_eq!(status["partsInserted"].as_u64(), Some(truth.len() as u64), "every part counted once as inserted");
 
     assert_eq!(wait_exit(pipeline.run_producer(), Duration::from_secs(900)), 0, "second run completes");
     let second = pipeline.parts().await;
+    let status = pipeline.status();
+    assert_eq!(status["partsInserted"].as_u64(), Some(0), "the second run inserts nothing");
+    assert_eq!(status["partsUpdated"].as_u64(), Some(truth.len() as u64), "and refreshes every part");
     for (pcode, before) in &first {
         let after = &second[pcode];
         let added = after.prices.len() - before.prices.len();

@@ -135,7 +135,7 @@ impl UpdateHandler {
                 tracing::warn!(id = %delivery.id, %reason, "result rejected: dead-lettered");
                 (self.dead_step(delivery, failure(DeadReason::Invalid, reason)), kind, "dead")
             }
-            EntryOutcome::Applied { item_jobs } => {
+            EntryOutcome::Applied { item_jobs, inserted, updated } => {
                 self.metrics.item_jobs.inc_by(item_jobs.len() as u64);
                 let adds = item_jobs
                     .into_iter()
@@ -149,7 +149,11 @@ impl UpdateHandler {
                 let step = Step {
                     ack: Some((self.keys.results(), delivery.id.clone())),
                     counters: Some(self.keys.run_counters(result.run_id())),
-                    increments: vec![(counter::done(kind), 1)],
+                    increments: vec![
+                        (counter::done(kind), 1),
+                        (counter::PARTS_INSERTED.to_owned(), i64::from(inserted)),
+                        (counter::PARTS_UPDATED.to_owned(), i64::from(updated)),
+                    ],
                     adds,
                 };
                 (step, kind, "done")

@@ -38,12 +38,26 @@ pub struct Entry<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EntryOutcome {
     /// Written; the caller enqueues these item jobs in the same Redis step as the ack.
-    Applied { item_jobs: Vec<ItemJob> },
+    Applied {
+        item_jobs: Vec<ItemJob>,
+        /// Parts this entry created.
+        inserted: u32,
+        /// Parts an item result refreshed.
+        updated: u32,
+    },
     /// Not written (invalid, or refused by MongoDB); the caller dead-letters it.
     Rejected { reason: String },
 }
 
 /// The outcome of [`Store::apply_batch`], one entry outcome per input entry, in order.
+/// What one attempt wrote for one entry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Written {
+    pub(crate) item_jobs: Vec<ItemJob>,
+    pub(crate) inserted: u32,
+    pub(crate) updated: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchOutcome {
     pub entries: Vec<EntryOutcome>,
@@ -141,7 +155,14 @@ impl Store {
                         .enumerate()
                         .map(|(i, reason)| match reason {
                             Some(reason) => EntryOutcome::Rejected { reason },
-                            None => EntryOutcome::Applied { item_jobs: std::mem::take(&mut jobs[i]) },
+                            None => {
+                                let written = std::mem::take(&mut jobs[i]);
+                                EntryOutcome::Applied {
+                                    item_jobs: written.item_jobs,
+                                    inserted: written.inserted,
+                                    updated: written.updated,
+                                }
+                            }
                         })
                         .collect();
                     return Ok(BatchOutcome { entries, attempts });

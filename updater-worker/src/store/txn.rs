@@ -12,7 +12,7 @@ use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteCon
 use mongodb::ClientSession;
 
 use super::error::{classify, write_error, AttemptError};
-use super::{item, list, ClaimRequest, Entry, Retry, Store};
+use super::{item, list, ClaimRequest, Entry, Retry, Store, Written};
 
 /// A pcode an entry may want an item job for.
 struct Candidate<'a> {
@@ -22,9 +22,9 @@ struct Candidate<'a> {
 }
 
 impl Store {
-    /// Runs one attempt; on success, the item jobs of each entry (indexed like `batch`).
-    pub(super) async fn attempt(&self, batch: &[Entry<'_>], live: &[usize]) -> Result<Vec<Vec<ItemJob>>, AttemptError> {
-        let mut jobs = vec![Vec::new(); batch.len()];
+    /// Runs one attempt; on success, what was written for each entry (indexed like `batch`).
+    pub(super) async fn attempt(&self, batch: &[Entry<'_>], live: &[usize]) -> Result<Vec<Written>, AttemptError> {
+        let mut jobs = vec![Written::default(); batch.len()];
         if live.is_empty() {
             return Ok(jobs);
         }
@@ -49,11 +49,11 @@ impl Store {
         session: &mut ClientSession,
         batch: &[Entry<'_>],
         live: &[usize],
-        jobs: &mut [Vec<ItemJob>],
+        jobs: &mut [Written],
     ) -> Result<(), AttemptError> {
         let now = DateTime::now();
         for &index in live {
-            self.write_entry(session, index, &batch[index], now).await?;
+            jobs[index] = self.write_entry(session, index, &batch[index], now).await?;
         }
         let candidates = candidates(batch, live);
         if candidates.is_empty() {
@@ -69,7 +69,7 @@ impl Store {
         let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
         self.mark_updating(session, &claimed).await?;
         for candidate in claimed {
-            jobs[candidate.index].push(item_job(candidate));
+            jobs[candidate.index].item_jobs.push(item_job(candidate));
         }
         Ok(())
     }
@@ -80,32 +80,37 @@ impl Store {
         index: usize,
         entry: &Entry<'_>,
         now: DateTime,
-    ) -> Result<(), AttemptError> {
+    ) -> Result<Written, AttemptError> {
         let statements = match entry.result {
             CrawlResult::List(result) => list::statements(result, now),
             CrawlResult::Item(result) => {
                 item::statements(result, now).map_err(|reason| AttemptError::Entry { index, reason })?
             }
         };
-        let matched = self.update(session, index, statements).await?;
-        if let (CrawlResult::Item(result), 0) = (entry.result, matched) {
-            // Item jobs are only made for parts a list result created; a missing one was
-            // deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
-            tracing::warn!(entry = entry.id, pcode = %result.job.pcode, "item result for a part that does not exist; skipped");
+        let (matched, upserted) = self.update(session, index, statements).await?;
+        let mut written = Written { inserted: upserted, ..Written::default() };
+        match entry.result {
+            CrawlResult::Item(_) if matched > 0 => written.updated = 1,
+            CrawlResult::Item(result) => {
+                // Item jobs are only made for parts a list result created; a missing one was
+                // deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
+                tracing::warn!(entry = entry.id, pcode = %result.job.pcode, "item result for a part that does not exist; skipped");
+            }
+            CrawlResult::List(_) => {}
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Runs one `update` command (all statements of one entry: one round trip) and returns
-    /// how many documents its statements matched.
+    /// how many documents its statements matched or inserted, and how many it inserted.
     async fn update(
         &self,
         session: &mut ClientSession,
         index: usize,
         statements: Vec<Document>,
-    ) -> Result<i64, AttemptError> {
+    ) -> Result<(i64, u32), AttemptError> {
         if statements.is_empty() {
-            return Ok(0);
+            return Ok((0, 0));
         }
         let command = doc! {"update": COLLECTION, "updates": statements, "ordered": true};
         let reply = self.database.run_command(command).session(&mut *session).await.map_err(classify)?;
@@ -115,7 +120,8 @@ impl Store {
                 return Err(write_error(index, code, first.get_str("errmsg").unwrap_or("no message")));
             }
         }
-        Ok(number(&reply, "n"))
+        let upserted = reply.get_array("upserted").map_or(0, |u| u32::try_from(u.len()).unwrap_or(u32::MAX));
+        Ok((number(&reply, "n"), upserted))
     }
 
     /// The candidates' pcodes that have no price point at or after their policy's cut-off.

@@ -222,7 +222,7 @@ pub fn info(full_name: &str, price: Option<i64>) -> ItemOutcome {
 
 pub fn applied(outcome: &EntryOutcome) -> &[ItemJob] {
     match outcome {
-        EntryOutcome::Applied { item_jobs } => item_jobs,
+        EntryOutcome::Applied { item_jobs, .. } => item_jobs,
         EntryOutcome::Rejected { reason } => panic!("entry rejected: {reason}"),
     }
 }
