@@ -8,7 +8,7 @@ use clap::{Parser, ValueEnum};
 use crate::latency::LatencyArg;
 
 /// List entries per category that give about 8,000 HTTP requests with the seed config.
-pub const DEFAULT_PRODUCTS: usize = 265;
+pub const DEFAULT_PRODUCTS: usize = 268;
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -29,8 +29,8 @@ pub struct Settings {
     #[arg(long, env = "BENCH_UPDATERS", default_value_t = 2)]
     pub updaters: usize,
 
-    /// List entries per category in the sim's catalogue; 265 gives about 8,000 requests with
-    /// the seed config, 25 about 800.
+    /// List entries per category in the sim's catalogue; 268 gives about 8,000 requests with
+    /// the seed config, 22 about 800.
     #[arg(long, env = "BENCH_PRODUCTS", default_value_t = DEFAULT_PRODUCTS)]
     pub products: usize,
 
