@@ -63,6 +63,37 @@ pub enum StepOutcome {
     AlreadyAcked,
 }
 
+/// Runs the steps, retrying through a Redis outage with backoff (the work they record is done
+/// and must not be lost); `None` when `shutdown` comes first — the entries then stay pending
+/// and are redone, idempotently, by whoever takes them.
+pub async fn apply_until_done(
+    pool: &deadpool_redis::Pool,
+    group: &str,
+    steps: &[Step],
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Option<Vec<StepOutcome>> {
+    let mut backoff =
+        crate::backoff::Backoff::new(std::time::Duration::from_millis(100), std::time::Duration::from_secs(10));
+    loop {
+        let result = match pool.get().await {
+            Ok(mut conn) => apply(&mut conn, group, steps).await,
+            Err(e) => Err(crate::consumer::pool_error(e)),
+        };
+        match result {
+            Ok(outcomes) => return Some(outcomes),
+            Err(error) => {
+                if backoff.attempts() == 0 {
+                    tracing::warn!(%error, "cannot record finished work in Redis: retrying");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                }
+            }
+        }
+    }
+}
+
 /// Runs the steps in one script call.
 ///
 /// # Errors

@@ -23,7 +23,9 @@ pub fn pool(url: &SecretUrl, max_size: usize) -> Result<Pool, redis::RedisError>
         .set_response_timeout(Some(RESPONSE_TIMEOUT))
         .set_connection_timeout(Some(CONNECT_TIMEOUT));
     let manager = Manager::new_with_config(url.expose(), config)?;
-    Pool::builder(manager).max_size(max_size).runtime(Runtime::Tokio1).build().map_err(|e| {
-        redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "connection pool", e.to_string()))
-    })
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "connection pool", e.to_string())))
 }

@@ -1,8 +1,12 @@
 //! Settings every binary shares (Redis, MongoDB, stream prefix, log format), parsed once at
 //! start-up by clap from flags or environment variables. Defaults live here and nowhere else.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
 
+use crate::consumer::{self, ConsumerSettings};
 use crate::keys::Keys;
 use crate::secret::SecretUrl;
 
@@ -36,6 +40,75 @@ impl CommonSettings {
     pub fn keys(&self) -> Keys {
         Keys::new(&self.stream_prefix)
     }
+}
+
+/// Settings of a consumer-group worker (crawler or updater): its name, the reclaim policy, the
+/// shutdown grace and the endpoint address.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerSettings {
+    /// `production` refuses to start without the safeguards (a Redis password; for the crawler
+    /// also a working proxy).
+    #[arg(long = "env", env = "EK_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "EK_HTTP_ADDR", default_value = "0.0.0.0:9100")]
+    pub http_addr: SocketAddr,
+
+    /// Consumer name in the group; default HOSTNAME-PID (a pod name in Kubernetes).
+    #[arg(long, env = "EK_CONSUMER_NAME")]
+    pub consumer_name: Option<String>,
+
+    /// Deliveries of one entry (its consumers kept dying) before it is dead-lettered.
+    #[arg(long, env = "EK_MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: u64,
+
+    /// How often to look for entries abandoned by dead consumers.
+    #[arg(long, env = "EK_CLAIM_INTERVAL", value_parser = humantime::parse_duration, default_value = "15s")]
+    pub claim_interval: Duration,
+
+    /// An entry idle this long is taken over. Live workers refresh the entries they work on,
+    /// so it only needs to exceed the longest single request or transaction.
+    #[arg(long, env = "EK_CLAIM_IDLE", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub claim_idle: Duration,
+
+    /// On SIGTERM, time allowed to finish in-flight work.
+    #[arg(long, env = "EK_SHUTDOWN_GRACE", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerSettings {
+    /// The consumer loop's settings for `stream` and `group`.
+    pub fn consumer(&self, stream: String, group: &str, slots: usize, batch: (usize, Duration)) -> ConsumerSettings {
+        ConsumerSettings {
+            stream,
+            group: group.to_owned(),
+            consumer: self.consumer_name.clone().unwrap_or_else(consumer::default_consumer_name),
+            slots: slots.max(1),
+            batch_size: batch.0.max(1),
+            batch_wait: batch.1,
+            claim_interval: self.claim_interval,
+            claim_idle: self.claim_idle,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+
+    /// Production refuses a Redis URL without a password (DESIGN.md §5).
+    ///
+    /// # Errors
+    /// A message naming the (redacted) URL.
+    pub fn check_redis_credentials(&self, redis_url: &SecretUrl) -> Result<(), String> {
+        if self.environment == Environment::Production && !redis_url.has_credentials() {
+            return Err(format!("production mode refuses a Redis URL without a password ({redis_url})"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use common::consumer::{self, ConsumerSettings};
+use common::consumer;
 use common::endpoints::{self, ReadinessCheck};
 use common::keys::CRAWLERS_GROUP;
 use prometheus_client::registry::Registry;
@@ -47,27 +47,18 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
         tor: tor_control(&settings),
         policy: RetryPolicy {
             max_attempts: settings.max_attempts.max(1),
-            max_deliveries: settings.max_deliveries,
+            max_deliveries: settings.worker.max_deliveries,
             retry_base: settings.retry_base,
         },
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
     });
     let ready = readiness(pool.clone(), settings.proxies());
-    let addr = endpoints::serve(settings.http_addr, Arc::new(registry), ready, shutdown.clone())
+    let addr = endpoints::serve(settings.worker.http_addr, Arc::new(registry), ready, shutdown.clone())
         .await
-        .with_context(|| format!("cannot serve endpoints on {}", settings.http_addr))?;
-    let consumer_settings = ConsumerSettings {
-        stream: keys.jobs(),
-        group: CRAWLERS_GROUP.to_owned(),
-        consumer: settings.consumer_name.clone().unwrap_or_else(consumer::default_consumer_name),
-        slots: settings.concurrency.max(1),
-        batch_size: 1,
-        batch_wait: std::time::Duration::ZERO,
-        claim_interval: settings.claim_interval,
-        claim_idle: settings.claim_idle,
-        shutdown_grace: settings.shutdown_grace,
-    };
+        .with_context(|| format!("cannot serve endpoints on {}", settings.worker.http_addr))?;
+    let consumer_settings =
+        settings.worker.consumer(keys.jobs(), CRAWLERS_GROUP, settings.concurrency, (1, std::time::Duration::ZERO));
     tracing::info!(
         consumer = %consumer_settings.consumer,
         slots = consumer_settings.slots,
@@ -82,7 +73,7 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
 }
 
 async fn check_environment(settings: &CrawlerSettings) -> anyhow::Result<()> {
-    if settings.environment != Environment::Production {
+    if settings.worker.environment != Environment::Production {
         if settings.proxies().is_empty() {
             tracing::warn!("no proxy: requests go out directly (development mode)");
         }
@@ -93,9 +84,7 @@ async fn check_environment(settings: &CrawlerSettings) -> anyhow::Result<()> {
             "production mode refuses to start without a proxy: set --proxy / EK_PROXY (e.g. socks5h://127.0.0.1:9050)"
         );
     }
-    if !settings.common.redis_url.has_credentials() {
-        bail!("production mode refuses a Redis URL without a password ({})", settings.common.redis_url);
-    }
+    settings.worker.check_redis_credentials(&settings.common.redis_url).map_err(anyhow::Error::msg)?;
     for proxy in settings.proxies() {
         proxy_check::check_socks5(&proxy).await.map_err(|e| anyhow::anyhow!("proxy check failed: {e}"))?;
         tracing::info!(proxy = %common::secret::redact_url(&proxy), "proxy completed a SOCKS5 handshake");

@@ -1,17 +1,20 @@
 //! The crawler's settings: every flag also an environment variable, defaults in one place.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use common::secret::Secret;
-use common::settings::CommonSettings;
+pub use common::settings::Environment;
+use common::settings::{CommonSettings, WorkerSettings};
 
 #[derive(Debug, Clone, Args)]
 pub struct CrawlerSettings {
     #[command(flatten)]
     pub common: CommonSettings,
+
+    #[command(flatten)]
+    pub worker: WorkerSettings,
 
     /// Jobs in flight in this process; the requests of one job run one after another.
     #[arg(long, env = "EK_CONCURRENCY", default_value_t = 3)]
@@ -20,10 +23,6 @@ pub struct CrawlerSettings {
     /// SOCKS5 proxies (socks5h://host:port for remote DNS), comma-separated, used in turn.
     #[arg(long, env = "EK_PROXY", value_delimiter = ',')]
     pub proxy: Vec<String>,
-
-    /// `production` refuses to start without a working proxy or a Redis password.
-    #[arg(long = "env", env = "EK_ENV", value_enum, default_value_t = Environment::Development)]
-    pub environment: Environment,
 
     /// Tor control port (host:port): on a block the crawler asks Tor for a new circuit.
     #[arg(long, env = "EK_TOR_CONTROL")]
@@ -49,14 +48,6 @@ pub struct CrawlerSettings {
     #[arg(long, env = "EK_REQUEST_DELAY", value_parser = humantime::parse_duration)]
     pub request_delay: Option<Duration>,
 
-    /// Address of /healthz, /readyz and /metrics.
-    #[arg(long, env = "EK_HTTP_ADDR", default_value = "0.0.0.0:9100")]
-    pub http_addr: SocketAddr,
-
-    /// Consumer name in the group; default HOSTNAME-PID (a pod name in Kubernetes).
-    #[arg(long, env = "EK_CONSUMER_NAME")]
-    pub consumer_name: Option<String>,
-
     #[arg(long, env = "EK_CONNECT_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub connect_timeout: Duration,
 
@@ -71,29 +62,6 @@ pub struct CrawlerSettings {
     /// First retry delay; doubles each attempt (with jitter), capped at 60 s.
     #[arg(long, env = "EK_RETRY_BASE", value_parser = humantime::parse_duration, default_value = "500ms")]
     pub retry_base: Duration,
-
-    /// Deliveries of one entry (its consumers kept dying) before it is dead-lettered.
-    #[arg(long, env = "EK_MAX_DELIVERIES", default_value_t = 5)]
-    pub max_deliveries: u64,
-
-    /// How often to look for entries abandoned by dead consumers.
-    #[arg(long, env = "EK_CLAIM_INTERVAL", value_parser = humantime::parse_duration, default_value = "15s")]
-    pub claim_interval: Duration,
-
-    /// An entry idle this long is taken over; live workers refresh theirs, so it only needs to
-    /// exceed the longest request timeout.
-    #[arg(long, env = "EK_CLAIM_IDLE", value_parser = humantime::parse_duration, default_value = "60s")]
-    pub claim_idle: Duration,
-
-    /// On SIGTERM, time allowed to finish in-flight jobs.
-    #[arg(long, env = "EK_SHUTDOWN_GRACE", value_parser = humantime::parse_duration, default_value = "30s")]
-    pub shutdown_grace: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Environment {
-    Development,
-    Production,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -235,33 +235,12 @@ impl CrawlHandler {
         step
     }
 
-    /// Applies the step, retrying through a Redis outage: the work is done and must not be
-    /// lost. On shutdown the entry stays pending and is redone by whoever takes it.
+    /// Records the finished job; see [`queue::apply_until_done`].
     async fn finish(&self, steps: Vec<Step>, kind: &str, outcome: &str) {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            match self.apply(&steps).await {
-                Ok(results) => {
-                    let duplicate = results.contains(&StepOutcome::AlreadyAcked);
-                    self.metrics.worker.count(kind, if duplicate { "duplicate" } else { outcome });
-                    return;
-                }
-                Err(error) => {
-                    if backoff.attempts() == 0 {
-                        tracing::warn!(%error, "cannot record a finished job in Redis: retrying");
-                    }
-                    tokio::select! {
-                        () = self.shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff.next_delay()) => {}
-                    }
-                }
-            }
+        if let Some(results) = queue::apply_until_done(&self.pool, CRAWLERS_GROUP, &steps, &self.shutdown).await {
+            let duplicate = results.contains(&StepOutcome::AlreadyAcked);
+            self.metrics.worker.count(kind, if duplicate { "duplicate" } else { outcome });
         }
-    }
-
-    async fn apply(&self, steps: &[Step]) -> redis::RedisResult<Vec<StepOutcome>> {
-        let mut conn = self.pool.get().await.map_err(common::consumer::pool_error)?;
-        queue::apply(&mut conn, CRAWLERS_GROUP, steps).await
     }
 }
 

@@ -235,7 +235,7 @@ async fn undecodable_and_overdelivered_entries_go_to_the_dead_letters() {
     }
     let stop = CancellationToken::new();
     let mut s = settings(&redis, "w", 1);
-    s.claim_idle = Duration::from_millis(1);
+    s.worker.claim_idle = Duration::from_millis(1);
     let worker = tokio::spawn({
         let stop = stop.clone();
         async move { crawler_worker::run::run(s, stop).await.expect("runs") }

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use common::backoff::Backoff;
-use common::consumer::{self, ConsumerSettings};
+use common::consumer;
 use common::endpoints::{self, ReadinessCheck};
 use common::keys::UPDATERS_GROUP;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::UpdaterMetrics;
-use crate::settings::{Environment, UpdaterSettings};
+use crate::settings::UpdaterSettings;
 use crate::store::{self, Claimer, RetryPolicy, Store};
 use crate::worker::UpdateHandler;
 
@@ -43,25 +43,20 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
         pool: pool.clone(),
         keys: keys.clone(),
         store: store.clone(),
-        max_deliveries: settings.max_deliveries,
+        max_deliveries: settings.worker.max_deliveries,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
     });
     let ready = readiness(pool.clone(), store);
-    let addr = endpoints::serve(settings.http_addr, Arc::new(registry), ready, shutdown.clone())
+    let addr = endpoints::serve(settings.worker.http_addr, Arc::new(registry), ready, shutdown.clone())
         .await
-        .with_context(|| format!("cannot serve endpoints on {}", settings.http_addr))?;
-    let consumer_settings = ConsumerSettings {
-        stream: keys.results(),
-        group: UPDATERS_GROUP.to_owned(),
-        consumer: settings.consumer_name.clone().unwrap_or_else(consumer::default_consumer_name),
-        slots: settings.concurrency.max(1),
-        batch_size: settings.batch_size.max(1),
-        batch_wait: settings.batch_wait,
-        claim_interval: settings.claim_interval,
-        claim_idle: settings.claim_idle,
-        shutdown_grace: settings.shutdown_grace,
-    };
+        .with_context(|| format!("cannot serve endpoints on {}", settings.worker.http_addr))?;
+    let consumer_settings = settings.worker.consumer(
+        keys.results(),
+        UPDATERS_GROUP,
+        settings.concurrency,
+        (settings.batch_size, settings.batch_wait),
+    );
     tracing::info!(
         consumer = %consumer_settings.consumer,
         slots = consumer_settings.slots,
@@ -77,10 +72,7 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
 }
 
 fn check_environment(settings: &UpdaterSettings) -> anyhow::Result<()> {
-    if settings.environment == Environment::Production && !settings.common.redis_url.has_credentials() {
-        bail!("production mode refuses a Redis URL without a password ({})", settings.common.redis_url);
-    }
-    Ok(())
+    settings.worker.check_redis_credentials(&settings.common.redis_url).map_err(anyhow::Error::msg)
 }
 
 /// Creates the indexes, waiting for MongoDB to answer (replicas started together with their

@@ -165,37 +165,15 @@ impl UpdateHandler {
         dead_letter::step(&self.keys, &self.keys.results(), delivery, failure)
     }
 
-    /// Applies the steps in one script call, retrying through a Redis outage: the batch is
-    /// committed and its acks must not be lost. On shutdown the entries stay pending and are
-    /// written again (idempotently) by whoever takes them.
+    /// Acks the committed batch; see [`queue::apply_until_done`].
     async fn finish(&self, steps: Vec<(Step, &'static str, &'static str)>) {
         let (steps, labels): (Vec<Step>, Vec<(&str, &str)>) = steps.into_iter().map(|(s, k, o)| (s, (k, o))).unzip();
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            match self.apply(&steps).await {
-                Ok(results) => {
-                    for ((kind, outcome), result) in labels.iter().zip(results) {
-                        let outcome = if result == StepOutcome::AlreadyAcked { "duplicate" } else { outcome };
-                        self.metrics.worker.count(kind, outcome);
-                    }
-                    return;
-                }
-                Err(error) => {
-                    if backoff.attempts() == 0 {
-                        tracing::warn!(%error, "cannot ack a committed batch in Redis: retrying");
-                    }
-                    tokio::select! {
-                        () = self.shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff.next_delay()) => {}
-                    }
-                }
+        if let Some(results) = queue::apply_until_done(&self.pool, UPDATERS_GROUP, &steps, &self.shutdown).await {
+            for ((kind, outcome), result) in labels.iter().zip(results) {
+                let outcome = if result == StepOutcome::AlreadyAcked { "duplicate" } else { outcome };
+                self.metrics.worker.count(kind, outcome);
             }
         }
-    }
-
-    async fn apply(&self, steps: &[Step]) -> redis::RedisResult<Vec<StepOutcome>> {
-        let mut conn = self.pool.get().await.map_err(common::consumer::pool_error)?;
-        queue::apply(&mut conn, UPDATERS_GROUP, steps).await
     }
 }
 

@@ -11,7 +11,7 @@ use common::keys::{Keys, CRAWLERS_GROUP};
 use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
 use common::queue::{self, counter, Add, Step};
 use common::secret::SecretUrl;
-use common::settings::{CommonSettings, LogFormat};
+use common::settings::{CommonSettings, LogFormat, WorkerSettings};
 use crawler_worker::settings::{CrawlerSettings, Environment, RobotsPolicy};
 use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
 use deadpool_redis::redis::AsyncCommands;
@@ -49,25 +49,27 @@ pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> Craw
             stream_prefix: "ek".into(),
             log_format: LogFormat::Text,
         },
+        worker: WorkerSettings {
+            environment: Environment::Development,
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            consumer_name: Some(consumer.into()),
+            max_deliveries: 5,
+            claim_interval: Duration::from_millis(500),
+            claim_idle: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        },
         concurrency,
         proxy: Vec::new(),
-        environment: Environment::Development,
         tor_control: None,
         tor_password: None,
         tor_cookie_file: None,
         robots: RobotsPolicy::Warn,
         global_rps: None,
         request_delay: None,
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        consumer_name: Some(consumer.into()),
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(10),
         max_attempts: 5,
         retry_base: Duration::from_millis(20),
-        max_deliveries: 5,
-        claim_interval: Duration::from_millis(500),
-        claim_idle: Duration::from_secs(30),
-        shutdown_grace: Duration::from_secs(10),
     }
 }
 
