@@ -48,7 +48,7 @@ impl Crawler {
     /// A [`CrawlError`] saying whether to retry, treat as a block, or give up.
     pub async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, CrawlError> {
         let site = site_of(&job.page_base_url)?;
-        self.robots.check(&site, danawa::LIST_AJAX_PATH, session).await?;
+        self.robots.check(&site, &[danawa::LIST_PAGE_PATH, danawa::LIST_AJAX_PATH], session).await?;
         let bootstrap = self.bootstrap(&site, &job.category_number, session).await?;
         let request = site.list_request(&job.category_number, &bootstrap, job.page, job.filter.as_ref());
         let html = session.send(&request).await;
@@ -134,7 +134,9 @@ impl Crawler {
     /// A [`CrawlError`]; a product outside the job's category is [`CrawlError::Rejected`].
     pub async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, CrawlError> {
         let site = site_of(&job.item_base_url)?;
-        self.robots.check(&site, danawa::SPEC_AJAX_PATH, session).await?;
+        self.robots
+            .check(&site, &[danawa::PRODUCT_PATH, danawa::SPEC_AJAX_PATH, danawa::SHOPS_AJAX_PATH], session)
+            .await?;
         let html = session.send(&site.product_request(&job.pcode)).await?;
         let page = match parse_product(&html) {
             Ok(ProductAnswer::Discontinued) => return Ok(ItemOutcome::Discontinued),

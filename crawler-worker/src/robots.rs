@@ -59,12 +59,13 @@ impl Robots {
         Self { policy, sites: Mutex::new(HashMap::new()) }
     }
 
-    /// Checks that the policy lets the crawler use `path` on `site`; reads robots.txt the
-    /// first time a site is seen (an unreadable robots.txt allows everything, as crawlers do).
+    /// Checks that the policy lets the crawler use every one of `paths` on `site`; reads
+    /// robots.txt the first time a site is seen (an unreadable robots.txt allows everything,
+    /// as crawlers do).
     ///
     /// # Errors
-    /// [`CrawlError::Rejected`] when the policy is `obey` and robots.txt disallows the path.
-    pub async fn check(&self, site: &Site, path: &str, session: &mut Session) -> Result<(), CrawlError> {
+    /// [`CrawlError::Rejected`] when the policy is `obey` and robots.txt disallows a path.
+    pub async fn check(&self, site: &Site, paths: &[&str], session: &mut Session) -> Result<(), CrawlError> {
         if self.policy == RobotsPolicy::Ignore && !self.sites.lock().await.is_empty() {
             return Ok(());
         }
@@ -77,14 +78,16 @@ impl Robots {
             self.log_decision(site, &rules);
             sites.insert(site.origin().to_owned(), rules);
         }
-        let allowed = sites.get(site.origin()).is_none_or(|rules| rules.allows(path));
-        if !allowed && self.policy == RobotsPolicy::Obey {
-            return Err(CrawlError::Rejected(format!(
-                "robots.txt of {} disallows {path} (--robots obey)",
-                site.origin()
-            )));
+        if self.policy != RobotsPolicy::Obey {
+            return Ok(());
         }
-        Ok(())
+        let rules = sites.get(site.origin());
+        match paths.iter().find(|path| rules.is_some_and(|r| !r.allows(path))) {
+            Some(path) => {
+                Err(CrawlError::Rejected(format!("robots.txt of {} disallows {path} (--robots obey)", site.origin())))
+            }
+            None => Ok(()),
+        }
     }
 
     fn log_decision(&self, site: &Site, rules: &Rules) {
