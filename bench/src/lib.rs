@@ -2,6 +2,7 @@
 //! latency, measured as efficiency against the ideal C/L rate, job overhead, and CPU and
 //! memory per process kind (DESIGN.md §11).
 
+pub mod idle;
 pub mod joblog;
 pub mod latency;
 pub mod procfs;

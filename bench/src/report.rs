@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::idle::{idle_slots, IdleSlots};
 use crate::joblog::Overhead;
 use crate::procfs::Usage;
 use crate::sim::{LogEntry, SimStats};
@@ -64,6 +65,8 @@ pub struct Report {
     pub efficiency: f64,
     pub peak_slots_in_use: u64,
     pub mean_slots_in_use: f64,
+    /// Where the idle slot-time (slots x wall - busy) is: fill, steady, drain.
+    pub idle_slots: IdleSlots,
     pub job_overhead: Overhead,
     pub list_pages: i64,
     pub items: i64,
@@ -101,6 +104,7 @@ impl Report {
             efficiency: ratio(ideal_secs, m.wall_secs),
             peak_slots_in_use: m.stats.peak_concurrency,
             mean_slots_in_use: ratio(busy_secs, m.wall_secs),
+            idle_slots: idle_slots(&m.log, slots, m.wall_secs),
             job_overhead: m.overhead,
             list_pages: m.summary.list_pages,
             items: m.summary.items,
@@ -168,6 +172,7 @@ impl Report {
                 "slots in use (sim)",
                 format!("peak {}, mean {:.1} of {}", self.peak_slots_in_use, self.mean_slots_in_use, self.slots),
             ),
+            ("idle slot-seconds", self.idle_text()),
             (
                 "job overhead",
                 format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} jobs)", o.p50_ms, o.p99_ms, o.max_ms, o.jobs),
@@ -178,6 +183,14 @@ impl Report {
 }
 
 impl Report {
+    fn idle_text(&self) -> String {
+        let i = &self.idle_slots;
+        format!(
+            "{:.0} while filling (first {:.1} s), {:.0} in steady state, {:.0} while draining (last {:.1} s)",
+            i.fill_idle_slot_secs, i.fill_secs, i.steady_idle_slot_secs, i.drain_idle_slot_secs, i.drain_secs
+        )
+    }
+
     /// Efficiency means nothing without added latency: then throughput is the figure.
     fn efficiency_text(&self) -> String {
         if self.latency == "none" {
@@ -241,7 +254,7 @@ mod tests {
                 by_endpoint: BTreeMap::new(),
                 by_status: BTreeMap::new(),
             },
-            log: (1..=60).map(|seq| LogEntry { seq, duration_ms: 950.0 }).collect(),
+            log: (1..=60).map(|seq| LogEntry { seq, at_ms: 0, duration_ms: 950.0 }).collect(),
             overhead: Overhead::default(),
             usage: vec![
                 ("crawler", Usage { cpu_secs: 1.0, peak_rss_kib: 10240 }),

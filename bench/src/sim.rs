@@ -24,6 +24,8 @@ pub struct SimStats {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogEntry {
     pub seq: u64,
+    /// Milliseconds since the reset (just before the producer started).
+    pub at_ms: u64,
     pub duration_ms: f64,
 }
 
