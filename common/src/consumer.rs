@@ -262,19 +262,7 @@ impl EntrySource {
         conn: &mut deadpool_redis::Connection,
         cursor: &str,
     ) -> redis::RedisResult<Vec<Delivery>> {
-        let s = &self.settings;
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&s.group)
-            .arg(&s.consumer)
-            .arg("COUNT")
-            .arg(s.batch_size)
-            .arg("STREAMS")
-            .arg(&s.stream)
-            .arg(cursor)
-            .query_async(conn)
-            .await?;
-        let entries = parse_read_reply(reply);
+        let entries = self.read_group(conn, cursor, self.settings.batch_size, None).await?;
         match entries.last() {
             None => {
                 self.own_cursor = None;
@@ -320,7 +308,7 @@ impl EntrySource {
 
     async fn read_new(&mut self, conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Vec<Delivery>> {
         let size = self.settings.batch_size;
-        let mut batch = self.read_group(conn, size, IDLE_BLOCK).await?;
+        let mut batch = self.read_group(conn, ">", size, Some(IDLE_BLOCK)).await?;
         if batch.is_empty() || batch.len() >= size {
             return Ok(with_counts(batch, &HashMap::new()));
         }
@@ -331,31 +319,27 @@ impl EntrySource {
             if left < Duration::from_millis(1) {
                 break;
             }
-            batch.extend(self.read_group(conn, size - batch.len(), left).await?);
+            batch.extend(self.read_group(conn, ">", size - batch.len(), Some(left)).await?);
         }
         Ok(with_counts(batch, &HashMap::new()))
     }
 
+    /// `XREADGROUP` from `cursor`: `>` for new entries (blocking up to `block`), an id for
+    /// this consumer's own pending ones (never blocks).
     async fn read_group(
         &self,
         conn: &mut deadpool_redis::Connection,
+        cursor: &str,
         count: usize,
-        block: Duration,
+        block: Option<Duration>,
     ) -> redis::RedisResult<Vec<RawEntry>> {
         let s = &self.settings;
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&s.group)
-            .arg(&s.consumer)
-            .arg("COUNT")
-            .arg(count)
-            .arg("BLOCK")
-            .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
-            .arg("STREAMS")
-            .arg(&s.stream)
-            .arg(">")
-            .query_async(conn)
-            .await?;
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP").arg(&s.group).arg(&s.consumer).arg("COUNT").arg(count);
+        if let Some(block) = block {
+            cmd.arg("BLOCK").arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1));
+        }
+        let reply: Value = cmd.arg("STREAMS").arg(&s.stream).arg(cursor).query_async(conn).await?;
         Ok(parse_read_reply(reply))
     }
 
