@@ -30,7 +30,7 @@ impl RedisServer {
     pub fn start() -> Self {
         let dir = TempDir::new("redis");
         let password = random_token();
-        let (child, port) = start_on_free_port("redis-server", |port| {
+        let (child, port) = start_on_free_port("redis-server", dir.path(), |port| {
             let program = find_program("redis-server", "EK_REDIS_SERVER", &[]);
             let mut cmd = std::process::Command::new(program);
             cmd.args(redis_args(port, &password, dir.path()));
@@ -71,7 +71,8 @@ impl RedisServer {
         let program = find_program("redis-server", "EK_REDIS_SERVER", &[]);
         let mut cmd = std::process::Command::new(program);
         cmd.args(redis_args(self.port, &self.password, self.dir.path()));
-        self.child = Some(Child::spawn(cmd, &self.dir.path().join("redis.log")).unwrap_or_else(|e| panic!("{e}")));
+        self.child =
+            Some(Child::spawn(cmd, &self.dir.path().join("redis-server.log")).unwrap_or_else(|e| panic!("{e}")));
         self.wait_ready();
     }
 
@@ -159,7 +160,8 @@ impl MongoServer {
             MongoStorage::Memory => ":memory:".to_owned(),
             MongoStorage::Disk(path) => path.display().to_string(),
         };
-        let (child, port) = start_on_free_port("secantusd-py", |port| secantus_command(port, &storage_arg, dir.path()));
+        let (child, port) =
+            start_on_free_port("secantusd-py", dir.path(), |port| secantus_command(port, &storage_arg, dir.path()));
         let server = Self { child: Some(child), port, storage, dir };
         server.wait_ready();
         server
@@ -188,7 +190,8 @@ impl MongoServer {
             MongoStorage::Disk(path) => path.display().to_string(),
         };
         let cmd = secantus_command(self.port, &storage_arg, self.dir.path());
-        self.child = Some(Child::spawn(cmd, &self.dir.path().join("server.log")).unwrap_or_else(|e| panic!("{e}")));
+        self.child =
+            Some(Child::spawn(cmd, &self.dir.path().join("secantusd-py.log")).unwrap_or_else(|e| panic!("{e}")));
         self.wait_ready();
     }
 
@@ -237,11 +240,11 @@ fn find_program(name: &str, env_var: &str, extra_dirs: &[PathBuf]) -> PathBuf {
 
 /// Picks a free port and starts the server on it; tries again on another port if the server
 /// exits at once (another process took the port in between).
-fn start_on_free_port(name: &str, command: impl Fn(u16) -> std::process::Command) -> (Child, u16) {
+fn start_on_free_port(name: &str, log_dir: &Path, command: impl Fn(u16) -> std::process::Command) -> (Child, u16) {
     let mut last_error = String::new();
     for _ in 0..5 {
         let port = free_port();
-        let log = std::env::temp_dir().join(format!("ek-{name}-{port}.log"));
+        let log = log_dir.join(format!("{name}.log"));
         match Child::spawn(command(port), &log) {
             Ok(mut child) => {
                 std::thread::sleep(Duration::from_millis(50));
