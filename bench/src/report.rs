@@ -184,6 +184,9 @@ impl Report {
 
 impl Report {
     fn idle_text(&self) -> String {
+        if self.latency == "none" {
+            return "n/a (no added latency)".to_owned();
+        }
         let i = &self.idle_slots;
         format!(
             "{:.0} while filling (first {:.1} s), {:.0} in steady state, {:.0} while draining (last {:.1} s)",
