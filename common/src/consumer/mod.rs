@@ -1,0 +1,244 @@
+//! The consumer-group loop both workers run: at most `slots` batches in flight, a new read
+//! only when a slot is free (so idle replicas get the rest of the work), the consumer's own
+//! pending entries first (a restarted pod resumes its own work), entries of dead consumers
+//! reclaimed with XAUTOCLAIM, Redis outages ridden out with backoff, and a drain with a time
+//! limit on shutdown. No timer paces the work: reads block on Redis until work arrives.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_redis::Pool;
+use prometheus_client::metrics::gauge::Gauge;
+use redis::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+
+mod reply;
+mod source;
+
+use source::EntrySource;
+
+/// An entry as read: its id and fields.
+pub(crate) type RawEntry = (String, HashMap<String, Value>);
+
+/// How long one blocking read waits for new entries before the loop looks at reclaiming.
+const IDLE_BLOCK: Duration = Duration::from_secs(2);
+/// Consumers with nothing pending and idle this long are removed from the group's list.
+const FORGET_CONSUMER_AFTER: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub stream: String,
+    pub group: String,
+    /// This process's consumer name (host name and pid, or set by the operator).
+    pub consumer: String,
+    /// Batches in flight at once.
+    pub slots: usize,
+    /// Entries per batch (1 for the crawler).
+    pub batch_size: usize,
+    /// How long to wait for a batch to fill once its first entry arrived.
+    pub batch_wait: Duration,
+    pub claim_interval: Duration,
+    /// Entries idle longer than this are taken from their (presumably dead) consumer.
+    pub claim_idle: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// One stream entry handed to a handler.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub fields: HashMap<String, Value>,
+    /// How many times the entry has been delivered, this time included.
+    pub deliveries: u64,
+}
+
+/// Processes one batch; it acknowledges what it finished (see [`crate::queue`]) and leaves
+/// the rest pending, to be retried or reclaimed.
+pub trait BatchHandler: Send + Sync + 'static {
+    fn handle(&self, batch: Vec<Delivery>) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs until `shutdown` is cancelled, then drains in-flight batches for at most
+/// `shutdown_grace`; what is still unfinished stays pending for other consumers.
+pub async fn run<H: BatchHandler>(
+    pool: Pool,
+    settings: ConsumerSettings,
+    handler: Arc<H>,
+    slots_in_use: Gauge,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(settings.slots));
+    let mut tasks = JoinSet::new();
+    let mut source = EntrySource::new(pool, settings.clone());
+    let mut health = ConnectionHealth::new(&settings.stream);
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        while tasks.try_join_next().is_some() {}
+        let free_slots = slots.available_permits();
+        // Not raced against shutdown: a blocking read dropped half-way would leave the entries
+        // it was given pending here, unprocessed until reclaimed. It returns within IDLE_BLOCK.
+        let batch = source.next_batch(free_slots).await;
+        match batch {
+            Ok(batch) if batch.is_empty() => {
+                health.ok();
+                if shutdown.is_cancelled() {
+                    break;
+                }
+            }
+            Ok(batch) => {
+                health.ok();
+                let handler = handler.clone();
+                let gauge = slots_in_use.clone();
+                let keep_alive = KeepAlive::new(&source, &batch);
+                gauge.inc();
+                tasks.spawn(async move {
+                    tokio::select! {
+                        () = handler.handle(batch) => {}
+                        () = keep_alive.run() => {}
+                    }
+                    gauge.dec();
+                    drop(permit);
+                });
+            }
+            Err(error) => {
+                drop(permit);
+                let delay = health.failed(&error);
+                if error.to_string().contains("NOGROUP") {
+                    source.group_ready = false;
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+    drain(tasks, settings.shutdown_grace).await;
+}
+
+async fn drain(mut tasks: JoinSet<()>, grace: Duration) {
+    let in_flight = tasks.len();
+    if in_flight == 0 {
+        return;
+    }
+    tracing::info!(in_flight, grace_secs = grace.as_secs_f64(), "draining in-flight work");
+    let finished = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(unfinished = tasks.len(), "grace period over: unfinished entries stay pending for others");
+        tasks.abort_all();
+    }
+}
+
+/// Keeps a batch's entries looking alive while they are worked on (XCLAIM to ourselves with
+/// JUSTID resets their idle time), so a slow job is not reclaimed by another consumer; only
+/// the entries of a dead consumer go idle.
+struct KeepAlive {
+    pool: Pool,
+    stream: String,
+    group: String,
+    consumer: String,
+    ids: Vec<String>,
+    every: Duration,
+}
+
+impl KeepAlive {
+    fn new(source: &EntrySource, batch: &[Delivery]) -> Self {
+        let s = &source.settings;
+        Self {
+            pool: source.pool.clone(),
+            stream: s.stream.clone(),
+            group: s.group.clone(),
+            consumer: s.consumer.clone(),
+            ids: batch.iter().map(|d| d.id.clone()).collect(),
+            every: (s.claim_idle / 3).max(Duration::from_millis(10)),
+        }
+    }
+
+    /// Never returns; dropped when the batch is done.
+    async fn run(self) {
+        loop {
+            tokio::time::sleep(self.every).await;
+            let Ok(mut conn) = self.pool.get().await else { continue };
+            let mut cmd = redis::cmd("XCLAIM");
+            cmd.arg(&self.stream).arg(&self.group).arg(&self.consumer).arg(0).arg(&self.ids).arg("JUSTID");
+            let _: redis::RedisResult<Value> = cmd.query_async(&mut conn).await;
+        }
+    }
+}
+
+/// Logs a Redis outage once when it starts and once when it ends, not at every retry.
+struct ConnectionHealth {
+    stream: String,
+    backoff: Backoff,
+    failing_since: Option<Instant>,
+}
+
+impl ConnectionHealth {
+    fn new(stream: &str) -> Self {
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        Self { stream: stream.to_owned(), backoff, failing_since: None }
+    }
+
+    fn ok(&mut self) {
+        if let Some(since) = self.failing_since.take() {
+            tracing::info!(stream = %self.stream, down_secs = since.elapsed().as_secs_f64(), "Redis reachable again");
+        }
+        self.backoff.reset();
+    }
+
+    fn failed(&mut self, error: &redis::RedisError) -> Duration {
+        if self.failing_since.is_none() {
+            self.failing_since = Some(Instant::now());
+            tracing::warn!(stream = %self.stream, %error, "Redis unreachable: retrying with backoff");
+        }
+        self.backoff.next_delay()
+    }
+}
+
+/// Creates the group (and the stream) if missing; an existing group is left as it is.
+///
+/// # Errors
+/// Redis errors other than "the group exists".
+pub async fn ensure_group<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+    stream: &str,
+    group: &str,
+) -> redis::RedisResult<()> {
+    let created: redis::RedisResult<()> =
+        redis::cmd("XGROUP").arg("CREATE").arg(stream).arg(group).arg("0").arg("MKSTREAM").query_async(conn).await;
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+/// The consumer name of this process: `HOSTNAME-PID` (a pod name in Kubernetes).
+pub fn default_consumer_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+pub fn pool_error(e: deadpool_redis::PoolError) -> redis::RedisError {
+    match e {
+        deadpool_redis::PoolError::Backend(e) => e,
+        other => redis::RedisError::from((redis::ErrorKind::Io, "connection pool", other.to_string())),
+    }
+}
