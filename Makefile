@@ -10,7 +10,7 @@ PROXY ?=
 help:
 	@echo "make run          the whole pipeline end to end, offline against danawa-sim (SITE=live PROXY=socks5h://... for the real site)"
 	@echo "make test         cargo fmt --check, clippy -D warnings, every test, deployment checks"
-	@echo "make bench        the 8,000-request replay and the other benchmarks (make bench-quick: smaller)"
+	@echo "make bench        the 8,000-request replay at 1.75 s latency, 10x3 and 35x3 (~25 min; make bench-quick: ~800 requests, ~3.5 min)"
 	@echo "make setup        install redis-server, microsocks, tor (apt-get) and SecantusDB (./.venv)"
 
 setup:
