@@ -58,6 +58,12 @@ impl Keys {
         format!("{}:run:{run_id}:listprints", self.tag)
     }
 
+    /// A category page's list-request values, shared by every crawler for a while, so the
+    /// fleet reads each category page once rather than once per process.
+    pub fn bootstrap(&self, origin: &str, category_number: &str) -> String {
+        format!("{}:bootstrap:{origin}|{category_number}", self.tag)
+    }
+
     /// Shared request budget (GCRA state) of all crawler replicas.
     pub fn rate_limit(&self) -> String {
         format!("{}:ratelimit", self.tag)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::keys::Keys;
 use common::messages::{ItemJob, ItemOutcome, ListPageJob};
 use deadpool_redis::Pool;
+use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -59,7 +60,7 @@ impl Crawler {
             Ok(page) => page,
             Err(error) => {
                 // The cached values may be what the site no longer accepts: read them again next time.
-                self.bootstraps.lock().await.remove(&(site.origin().to_owned(), job.category_number.clone()));
+                self.forget_bootstrap(&site, &job.category_number).await;
                 return Err(error);
             }
         };
@@ -67,6 +68,8 @@ impl Crawler {
         Ok(page)
     }
 
+    /// The category page's values: from this process's cache, else the fleet's (Redis), else
+    /// the page itself — which is then shared with the fleet.
     async fn bootstrap(&self, site: &Site, category: &str, session: &mut Session) -> Result<ListBootstrap, CrawlError> {
         let key = (site.origin().to_owned(), category.to_owned());
         if let Some((values, at)) = self.bootstraps.lock().await.get(&key) {
@@ -74,14 +77,29 @@ impl Crawler {
                 return Ok(values.clone());
             }
         }
+        let values = match self.shared_bootstrap(site, category).await {
+            Some(values) => values,
+            None => {
+                let values = self.fetch_bootstrap(site, category, session).await?;
+                self.share_bootstrap(site, category, &values).await;
+                values
+            }
+        };
+        self.bootstraps.lock().await.insert(key, (values.clone(), Instant::now()));
+        Ok(values)
+    }
+
+    async fn fetch_bootstrap(
+        &self,
+        site: &Site,
+        category: &str,
+        session: &mut Session,
+    ) -> Result<ListBootstrap, CrawlError> {
         let request = site.bootstrap_request(category);
         let mut html = session.send(&request).await?;
         for attempt in 0..=NEXTJS_RETRIES {
             match parse_bootstrap(&html) {
-                Ok(BootstrapPage::Legacy(values)) => {
-                    self.bootstraps.lock().await.insert(key, ((*values).clone(), Instant::now()));
-                    return Ok(*values);
-                }
+                Ok(BootstrapPage::Legacy(values)) => return Ok(*values),
                 // The variant sticks to the connection: only a new connection can get the legacy page.
                 Ok(BootstrapPage::NextJs { .. }) if attempt < NEXTJS_RETRIES => {
                     html = session.send_fresh(&request).await?
@@ -96,6 +114,27 @@ impl Crawler {
             }
         }
         Err(CrawlError::Transient { cause: "bootstrap retries exhausted".into(), retry_after: None })
+    }
+
+    /// The fleet's cached values; a Redis hiccup or a stale format just means reading the page.
+    async fn shared_bootstrap(&self, site: &Site, category: &str) -> Option<ListBootstrap> {
+        let mut conn = self.pool.get().await.ok()?;
+        let text: Option<String> = conn.get(self.keys.bootstrap(site.origin(), category)).await.ok()?;
+        serde_json::from_str(&text?).ok()
+    }
+
+    async fn share_bootstrap(&self, site: &Site, category: &str, values: &ListBootstrap) {
+        let (Ok(mut conn), Ok(text)) = (self.pool.get().await, serde_json::to_string(values)) else { return };
+        let key = self.keys.bootstrap(site.origin(), category);
+        let _: redis::RedisResult<()> = conn.set_ex(key, text, BOOTSTRAP_TTL.as_secs()).await;
+    }
+
+    /// Drops the cached values (this process's and the fleet's) after the site refused them.
+    async fn forget_bootstrap(&self, site: &Site, category: &str) {
+        self.bootstraps.lock().await.remove(&(site.origin().to_owned(), category.to_owned()));
+        if let Ok(mut conn) = self.pool.get().await {
+            let _: redis::RedisResult<()> = conn.del(self.keys.bootstrap(site.origin(), category)).await;
+        }
     }
 
     /// A page whose products are exactly another page's of the same listing is the site

@@ -145,3 +145,38 @@ async fn one_worker_keeps_three_requests_in_flight_and_two_keep_six() {
     two.await.expect("stops");
     assert_eq!(together, 6, "two workers: 6 in flight at the peak");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_reads_a_category_page_once_and_shares_its_values() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(small_catalogue(1, 200), FaultConfig::default()).await;
+    let config = config_for(&sim, 1);
+    enqueue(&pool, list_jobs(&config)).await;
+    let first_stop = CancellationToken::new();
+    let first = spawn_worker(settings(&redis, "w1", 3), &first_stop);
+    wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    first_stop.cancel();
+    first.await.expect("w1 stops");
+    let category_pages = sim.state().observer.stats().by_endpoint.get("list_page").copied();
+    assert!(
+        matches!(category_pages, Some(1..=3)),
+        "w1 read the category page (once per slot at most): {category_pages:?}"
+    );
+
+    // Another process, with nothing cached of its own, lists the same category in a new run.
+    sim.state().observer.reset();
+    let now = chrono::Utc::now();
+    let again =
+        common::plan::initial_list_jobs(&config, "run-2", now, now).into_iter().map(common::messages::Job::List);
+    let stop = CancellationToken::new();
+    let second = spawn_worker(settings(&redis, "w2", 3), &stop);
+    enqueue(&pool, again.collect()).await;
+    let counters = wait_run_settled(&pool, "run-2", Duration::from_secs(60)).await;
+    stop.cancel();
+    second.await.expect("w2 stops");
+    assert_eq!(counters.get("dead:list"), None);
+    let stats = sim.state().observer.stats();
+    assert_eq!(stats.by_endpoint.get("list_page"), None, "values came from the fleet's cache: {:?}", stats.by_endpoint);
+    assert!(stats.by_endpoint.get("list_ajax").copied().unwrap_or(0) >= 2, "{:?}", stats.by_endpoint);
+}

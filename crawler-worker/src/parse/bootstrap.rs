@@ -2,7 +2,7 @@
 //! `oExpansionContent` values the list request must echo back, or the sign that Danawa served
 //! its Next.js list page instead (then the crawler retries on a fresh connection).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::script::{find_object, find_value, JsObject};
 use super::ParseError;
@@ -20,7 +20,7 @@ pub enum BootstrapPage {
 
 /// The values of the legacy list page that the list request sends back (DANAWA.md §1–2).
 /// They are kept as the page's text: the request echoes them unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListBootstrap {
     /// `oGlobalSetting.nCategoryCode` → `categoryCode`.

@@ -73,26 +73,30 @@ pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> Craw
     }
 }
 
-/// Adds jobs as the producer (list) or the updater (item) would, counting them.
+/// Adds jobs as the producer (list) or the updater (item) would, counting them in their runs.
 pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
     let keys = Keys::new("ek");
     let mut conn = pool.get().await.expect("conn");
     common::consumer::ensure_group(&mut conn, &keys.jobs(), CRAWLERS_GROUP).await.expect("group");
-    let adds = jobs
-        .into_iter()
-        .map(|job| Add {
+    let mut by_run: std::collections::BTreeMap<String, Vec<Add>> = std::collections::BTreeMap::new();
+    for job in jobs {
+        let run = job.run_id().to_owned();
+        by_run.entry(run.clone()).or_default().push(Add {
             stream: keys.jobs(),
             dedupe: match &job {
-                Job::List(list) => Some((keys.run_pages_seen(RUN), list.page_member())),
+                Job::List(list) => Some((keys.run_pages_seen(&run), list.page_member())),
                 Job::Item(_) => None,
             },
             counter: Some(counter::enqueued(job.kind().as_str())),
             max_len: None,
             fields: job.to_fields(),
-        })
+        });
+    }
+    let steps: Vec<Step> = by_run
+        .into_iter()
+        .map(|(run, adds)| Step { counters: Some(keys.run_counters(&run)), adds, ..Step::default() })
         .collect();
-    let step = Step { counters: Some(keys.run_counters(RUN)), adds, ..Step::default() };
-    queue::apply(&mut conn, CRAWLERS_GROUP, &[step]).await.expect("enqueue");
+    queue::apply(&mut conn, CRAWLERS_GROUP, &steps).await.expect("enqueue");
 }
 
 pub fn list_jobs(config: &ScrapeConfig) -> Vec<Job> {
@@ -113,15 +117,24 @@ pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
 }
 
 pub async fn counters(pool: &deadpool_redis::Pool) -> HashMap<String, i64> {
+    counters_of(pool, RUN).await
+}
+
+pub async fn counters_of(pool: &deadpool_redis::Pool, run: &str) -> HashMap<String, i64> {
     let mut conn = pool.get().await.expect("conn");
-    conn.hgetall(Keys::new("ek").run_counters(RUN)).await.expect("counters")
+    conn.hgetall(Keys::new("ek").run_counters(run)).await.expect("counters")
 }
 
 /// Waits until every job enqueued so far is done or dead.
 pub async fn wait_jobs_settled(pool: &deadpool_redis::Pool, limit: Duration) -> HashMap<String, i64> {
+    wait_run_settled(pool, RUN, limit).await
+}
+
+/// Waits until every job of `run` enqueued so far is done or dead.
+pub async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, limit: Duration) -> HashMap<String, i64> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let c = counters(pool).await;
+        let c = counters_of(pool, run).await;
         let get = |k: &str| c.get(k).copied().unwrap_or(0);
         let settled = ["list", "item"]
             .iter()
