@@ -5,7 +5,7 @@ Fails on: private keys; well-known token formats; Tor hashed control passwords; 
 URLs (scheme://user:password@host) whose password is not a placeholder and whose host is not
 loopback or an example domain; password/secret/token assignments with a literal value in
 config-like files (YAML, env, JSON, TOML, shell, Dockerfile, Markdown, torrc, ...);
-`redis-cli -a VALUE` and `--requirepass VALUE` with a literal; and any committed env file
+`redis-cli -a <value>` and `--requirepass <value>` with a literal; and any committed env file
 other than an *.example template.
 
 Placeholders pass: empty values, variable references ($X, ${X}, $(X), %X%), <...>, ALL_CAPS
