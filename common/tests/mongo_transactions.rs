@@ -2,22 +2,24 @@
 //! guarantee the updater's "one transaction per batch" rests on.
 
 use mongodb::bson::{doc, Document};
-use mongodb::Client;
+use mongodb::{Client, ClientSession, Collection};
 use test_harness::MongoServer;
 
-async fn client(server: &MongoServer) -> Client {
-    Client::with_uri_str(server.uri()).await.expect("client")
+/// A client, the `parts` collection holding one document (`pcode` "0"), and a session inside
+/// a started transaction.
+async fn in_transaction(server: &MongoServer) -> (Collection<Document>, ClientSession) {
+    let client = Client::with_uri_str(server.uri()).await.expect("client");
+    let parts = client.database("ek_test").collection::<Document>("parts");
+    parts.insert_one(doc! {"pcode": "0"}).await.expect("create the collection first");
+    let mut session = client.start_session().await.expect("session");
+    session.start_transaction().await.expect("start");
+    (parts, session)
 }
 
 #[tokio::test]
 async fn committed_writes_are_all_visible() {
     let server = MongoServer::start();
-    let client = client(&server).await;
-    let parts = client.database("ek_test").collection::<Document>("parts");
-    parts.insert_one(doc! {"pcode": "0"}).await.expect("create the collection first");
-
-    let mut session = client.start_session().await.expect("session");
-    session.start_transaction().await.expect("start");
+    let (parts, mut session) = in_transaction(&server).await;
     parts.insert_one(doc! {"pcode": "1"}).session(&mut session).await.expect("write 1");
     parts.insert_one(doc! {"pcode": "2"}).session(&mut session).await.expect("write 2");
     let outside = parts.count_documents(doc! {}).await.expect("count");
@@ -30,12 +32,7 @@ async fn committed_writes_are_all_visible() {
 #[tokio::test]
 async fn aborted_writes_are_none_visible() {
     let server = MongoServer::start();
-    let client = client(&server).await;
-    let parts = client.database("ek_test").collection::<Document>("parts");
-    parts.insert_one(doc! {"pcode": "0"}).await.expect("create the collection first");
-
-    let mut session = client.start_session().await.expect("session");
-    session.start_transaction().await.expect("start");
+    let (parts, mut session) = in_transaction(&server).await;
     parts.insert_one(doc! {"pcode": "1"}).session(&mut session).await.expect("write 1");
     parts.update_one(doc! {"pcode": "0"}, doc! {"$set": {"stock": true}}).session(&mut session).await.expect("write 2");
     session.abort_transaction().await.expect("abort");
