@@ -72,7 +72,9 @@ pub struct Vendor {
     pub vendor_code: Option<String>,
     pub vendor_url: String,
     pub price: i64,
-    pub shipping_cost: i64,
+    /// Won; `None` (stored as `null`) when the shop says `유/무료`: the cost depends on the
+    /// order, so it is neither free nor a known amount.
+    pub shipping_cost: Option<i64>,
     /// The card name when the price shown is a card-discount price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,

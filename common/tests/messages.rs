@@ -76,7 +76,7 @@ fn results_round_trip() {
         vendor_code: Some("TP40F".into()),
         vendor_url: "http://x/".into(),
         price: 1,
-        shipping_cost: 0,
+        shipping_cost: Some(0),
         card: None,
     };
     let item = CrawlResult::Item(ItemResult {

@@ -55,7 +55,7 @@ fn a_full_shop_list() {
     assert!(vendors.open_market.iter().any(|v| v.card.as_deref() == Some("삼성카드") && v.price == 490_400));
     assert!(vendors.credit.iter().all(|v| v.vendor_code.is_some()));
     assert!(vendors.open_market.iter().filter(|v| v.vendor_code.is_some()).count() == 3);
-    assert!(vendors.mall.iter().any(|v| v.shipping_cost == 3000));
+    assert!(vendors.mall.iter().any(|v| v.shipping_cost == Some(3000)));
     assert!(vendors.mall[0].vendor_url.contains("&r=0"));
 }
 

@@ -194,7 +194,7 @@ fn vendors(v: &VariantRef<'_>, rows: &[ShopRow], coded_list: bool) -> Vec<Vendor
                 vendor_code: (coded_list || row.npay).then(|| row.mall_code.to_owned()),
                 vendor_url: bridge_url(v, row),
                 price: i64::from(price),
-                shipping_cost: i64::from(row.shipping),
+                shipping_cost: Some(i64::from(row.shipping)),
                 card: row.card.map(str::to_owned),
             })
         })

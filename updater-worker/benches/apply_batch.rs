@@ -96,7 +96,7 @@ fn item_result(pcode: u32) -> CrawlResult {
         vendor_code: Some(format!("S{n}")),
         vendor_url: format!("http://shop/{n}"),
         price: 99_000 + n,
-        shipping_cost: 0,
+        shipping_cost: Some(0),
         card: None,
     };
     let details = (0..20)

@@ -81,8 +81,12 @@ fn check_details(out: &mut Violations, details: &Document) {
 fn check_vendors(out: &mut Violations, vendors: &Document) {
     let lists = VENDOR_LISTS.map(|name| (name, Kind::Array));
     out.fields("vendors", vendors, &lists, &[], &[]);
-    let required =
-        [("vendorName", Kind::Str), ("vendorUrl", Kind::Str), ("price", Kind::Number), ("shippingCost", Kind::Number)];
+    let required = [
+        ("vendorName", Kind::Str),
+        ("vendorUrl", Kind::Str),
+        ("price", Kind::Number),
+        ("shippingCost", Kind::NumberOrNull),
+    ];
     let optional = [("vendorCode", Kind::Str), ("card", Kind::Str)];
     for list in VENDOR_LISTS {
         if let Ok(entries) = vendors.get_array(list) {
@@ -100,6 +104,8 @@ enum Kind {
     /// The contract says "number": the updater writes 64-bit integers, but any BSON number
     /// reads as one for the web API.
     Number,
+    /// A number, or `null` where the contract allows an unknown amount (`shippingCost`).
+    NumberOrNull,
     Date,
     Doc,
     Array,
@@ -111,7 +117,8 @@ impl Kind {
             (self, value),
             (Kind::Str, Bson::String(_))
                 | (Kind::Bool, Bson::Boolean(_))
-                | (Kind::Number, Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_))
+                | (Kind::Number | Kind::NumberOrNull, Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_))
+                | (Kind::NumberOrNull, Bson::Null)
                 | (Kind::Date, Bson::DateTime(_))
                 | (Kind::Doc, Bson::Document(_))
                 | (Kind::Array, Bson::Array(_))

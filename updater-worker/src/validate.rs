@@ -101,7 +101,7 @@ fn validate_vendors(vendors: &Vendors) -> Result<(), String> {
 fn validate_vendor(vendor: &Vendor) -> Result<(), String> {
     non_empty("vendorName", &vendor.vendor_name)?;
     not_negative("price", vendor.price)?;
-    not_negative("shippingCost", vendor.shipping_cost)
+    vendor.shipping_cost.map_or(Ok(()), |cost| not_negative("shippingCost", cost))
 }
 
 fn non_empty(field: &str, value: &str) -> Result<(), String> {

@@ -121,7 +121,7 @@ mod tests {
             vendor_code: None,
             vendor_url: "u".into(),
             price,
-            shipping_cost: 0,
+            shipping_cost: Some(0),
             card: None,
         }
     }

@@ -75,7 +75,7 @@ fn vendor(row: ElementRef<'_>, kind: ListKind) -> Option<Vendor> {
         vendor_code: mall_code.filter(|_| kind.keeps_code() || npay),
         vendor_url,
         price,
-        shipping_cost: row.select(selector!(".ship")).next().map_or(0, |ship| shipping_cost(&text_of(ship))),
+        shipping_cost: row.select(selector!(".ship")).next().map_or(Some(0), |ship| shipping_cost(&text_of(ship))),
         card,
     })
 }
@@ -118,12 +118,16 @@ fn inside_card_line(element: ElementRef<'_>, row: ElementRef<'_>) -> bool {
         .any(|e| e.value().classes().any(|c| c == "card_line"))
 }
 
-/// `무료배송` (or any free-shipping text) is 0; `배송비 3,000원` is 3000; unknown is 0.
-fn shipping_cost(text: &str) -> i64 {
-    if text.contains("무료") {
-        return 0;
+/// `무료배송` (or any free-shipping text) is 0; `배송비 3,000원` is 3000; `유/무료` ("it
+/// depends", DANAWA.md "Newer evidence", shop list) is `None`, never free; no amount is 0.
+fn shipping_cost(text: &str) -> Option<i64> {
+    if text.contains("유/무료") || text.contains("유료/무료") {
+        return None;
     }
-    parse_amount(text).unwrap_or(0)
+    if text.contains("무료") {
+        return Some(0);
+    }
+    Some(parse_amount(text).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -193,10 +197,10 @@ mod tests {
     fn prices_card_prices_shipping_and_urls() {
         let vendors = parse_shops(&answer()).expect("parses");
         let coupang = &vendors.open_market[0];
-        assert_eq!((coupang.price, coupang.shipping_cost, coupang.card.as_deref()), (797_900, 0, None));
+        assert_eq!((coupang.price, coupang.shipping_cost, coupang.card.as_deref()), (797_900, Some(0), None));
         assert_eq!(coupang.vendor_url, "https://prod.danawa.com/bridge/loadingBridge.html?cmpnyc=TP40F_1");
-        assert_eq!(vendors.open_market[1].shipping_cost, 3000);
-        assert_eq!(vendors.mall[0].shipping_cost, 2500);
+        assert_eq!(vendors.open_market[1].shipping_cost, Some(3000));
+        assert_eq!(vendors.mall[0].shipping_cost, Some(2500));
         let card = &vendors.credit[0];
         assert_eq!((card.price, card.card.as_deref()), (779_000, Some("삼성카드")));
     }

@@ -359,7 +359,7 @@ pub fn parse_malls(html: &str) -> Vendors {
                     vendor_code: (coded || npay).then_some(code),
                     vendor_url: url,
                     price,
-                    shipping_cost: shipping,
+                    shipping_cost: Some(shipping),
                     card: card_line.and_then(|l| l.select(&sel(".txt")).next().map(text)),
                 })
             })

@@ -206,7 +206,7 @@ pub fn info(full_name: &str, price: Option<i64>) -> ItemOutcome {
         vendor_code: Some("TH201".into()),
         vendor_url: "http://shop/1".into(),
         price: price.unwrap_or(0),
-        shipping_cost: 2_500,
+        shipping_cost: Some(2_500),
         card: None,
     };
     let details =
