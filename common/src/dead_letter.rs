@@ -3,7 +3,7 @@
 
 use crate::consumer::Delivery;
 use crate::keys::Keys;
-use crate::messages::{fields_as_text, DeadLetter, DeadReason, FIELD_KIND, FIELD_RUN};
+use crate::messages::{fields_as_text, DeadLetter, DeadReason, FailedRequest, FIELD_KIND, FIELD_RUN};
 use crate::queue::{counter, Add, Step};
 
 /// The dead-letter stream keeps about this many entries; older ones are trimmed.
@@ -17,8 +17,17 @@ pub struct Failure {
     pub reason: DeadReason,
     pub attempts: u32,
     pub last_error: String,
+    /// The request that used up its attempts, if one did.
+    pub request: Option<FailedRequest>,
     /// The answer that could not be parsed, if any.
     pub page: Option<String>,
+}
+
+impl Failure {
+    /// A failure of the entry as a whole: no request named, no page kept.
+    pub fn new(reason: DeadReason, attempts: u32, last_error: String) -> Self {
+        Self { reason, attempts, last_error, request: None, page: None }
+    }
 }
 
 /// The step that moves `delivery` (read from `stream`) to the dead-letter stream.
@@ -35,6 +44,7 @@ pub fn step(keys: &Keys, stream: &str, delivery: &Delivery, failure: Failure) ->
         reason: failure.reason,
         attempts: failure.attempts,
         last_error: failure.last_error,
+        request: failure.request,
         page: failure.page.map(|p| truncate(&p, SAVED_PAGE_MAX_BYTES).to_owned()),
         failed_at: chrono::Utc::now(),
     };

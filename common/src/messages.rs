@@ -251,7 +251,7 @@ impl CrawlResult {
 pub enum DeadReason {
     /// The entry did not decode (bad JSON, unknown kind or schema version).
     Undecodable,
-    /// Retried `--max-attempts` times without success.
+    /// One request of the job was tried `--max-attempts` times without success.
     MaxAttempts,
     /// Delivered more than `--max-deliveries` times (its consumers kept dying).
     MaxDeliveries,
@@ -261,6 +261,17 @@ pub enum DeadReason {
     Rejected,
     /// A result failed validation before it could be written.
     Invalid,
+}
+
+/// The request of a job that used up its attempts: what the dead letter names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedRequest {
+    /// The answer it was for: `category`, `list`, `product`, `spec`, `shops`.
+    pub endpoint: String,
+    pub url: String,
+    /// What it was about: `pcode 1234`, `page 2 of cpu|3156`, `category 112747`.
+    pub target: String,
 }
 
 /// An entry that could not be processed, with what is needed to inspect or retry it.
@@ -275,8 +286,12 @@ pub struct DeadLetter {
     /// The original entry's fields, verbatim (lossy UTF-8), so `retry` can re-add it.
     pub fields: BTreeMap<String, String>,
     pub reason: DeadReason,
+    /// Attempts of the failed request (of the job, for entries that failed as a whole).
     pub attempts: u32,
     pub last_error: String,
+    /// The request that used up its attempts, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<FailedRequest>,
     /// The answer that failed to parse, cut to a size cap.
     pub page: Option<String>,
     pub failed_at: chrono::DateTime<chrono::Utc>,

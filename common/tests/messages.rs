@@ -114,10 +114,22 @@ fn dead_letters_round_trip() {
         reason: DeadReason::Undecodable,
         attempts: 1,
         last_error: "bad".into(),
+        request: None,
         page: None,
         failed_at: chrono::Utc::now(),
     };
     assert_eq!(DeadLetter::from_fields(&as_entry(&letter.to_fields())).expect("decodes"), letter);
+    let named = DeadLetter {
+        request: Some(FailedRequest {
+            endpoint: "shops".into(),
+            url: "http://127.0.0.1:1/info/ajax/getAllPriceCompareMallList.ajax.php".into(),
+            target: "pcode 1234".into(),
+        }),
+        ..letter
+    };
+    let decoded = DeadLetter::from_fields(&as_entry(&named.to_fields())).expect("decodes");
+    assert_eq!(decoded.request.as_ref().map(|r| r.target.as_str()), Some("pcode 1234"));
+    assert_eq!(decoded, named);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn parsers(c: &mut Criterion) {
         b.iter(|| {
             let Ok(ProductAnswer::Product(page)) = parse_product(black_box(&product)) else { return None };
             let spec = parse_spec(black_box(&spec)).ok()?;
-            let vendors = parse_shops(black_box(&shops)).ok()?;
+            let vendors = parse_shops(black_box(&shops)).ok()?.vendors;
             assemble("graphics", &page.category_number, &page, &spec, vendors).ok()
         })
     });

@@ -1,7 +1,8 @@
-//! What one job does on the site: a list job bootstraps from the category page (values
-//! cached per category) and posts the list request; an item job fetches the product page,
-//! then its spec table and shop list with the values from the page. Requests of a job run
-//! one after another; answers go through the parsers and come back typed.
+//! What one job does on the site: a list job reads the category page (values cached per
+//! category, shared by the fleet) and posts the list request with the filter's full value; an
+//! item job fetches the product page, then its spec table and shop list with the values from
+//! the page. Each request has its own retries ([`Requester::fetch`]); what a job already
+//! fetched is not fetched again. Answers go through the parsers and come back typed.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,9 +16,11 @@ use tokio::sync::Mutex;
 
 use crate::danawa::{self, Site};
 use crate::errors::{BlockCause, CrawlError};
+use crate::fetch::{JobError, Requester};
 use crate::http::Session;
+use crate::metrics::ContainerLabels;
 use crate::parse::assemble::{assemble_for, AssembleError};
-use crate::parse::bootstrap::{parse_bootstrap, BootstrapPage, ListBootstrap};
+use crate::parse::bootstrap::{parse_bootstrap, ListBootstrap};
 use crate::parse::list::{parse_list, ListPage, ListRules};
 use crate::parse::product::{parse_product, ProductAnswer};
 use crate::parse::shops::parse_shops;
@@ -26,8 +29,6 @@ use crate::robots::Robots;
 
 /// How long a category's bootstrap values are reused before the page is read again.
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
-/// Fresh connections tried when the category page comes back as the Next.js variant.
-const NEXTJS_RETRIES: usize = 3;
 /// Run-scoped keys outlive a run by this much, then Redis drops them.
 const RUN_KEY_TTL_SECS: i64 = 7 * 24 * 3600;
 
@@ -35,42 +36,57 @@ pub struct Crawler {
     pool: Pool,
     keys: Keys,
     robots: Robots,
+    pub requester: Requester,
     bootstraps: Mutex<HashMap<(String, String), (ListBootstrap, Instant)>>,
 }
 
 impl Crawler {
-    pub fn new(pool: Pool, keys: Keys, robots: Robots) -> Self {
-        Self { pool, keys, robots, bootstraps: Mutex::new(HashMap::new()) }
+    pub fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester) -> Self {
+        Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()) }
+    }
+
+    /// A session for one job (one proxy and User-Agent, rotated after a block).
+    pub fn session(&self) -> Session {
+        self.requester.fetcher.session()
     }
 
     /// Fetches and parses one list page.
     ///
     /// # Errors
-    /// A [`CrawlError`] saying whether to retry, treat as a block, or give up.
-    pub async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, CrawlError> {
+    /// A [`JobError`]: the request that used up its attempts, or why the job cannot succeed (a
+    /// filter the category page does not offer is never crawled unfiltered).
+    pub async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, JobError> {
         let site = site_of(&job.page_base_url)?;
         self.robots.check(&site, &[danawa::LIST_PAGE_PATH, danawa::LIST_AJAX_PATH], session).await?;
         let bootstrap = self.bootstrap(&site, &job.category_number, session).await?;
-        let request = site.list_request(&job.category_number, &bootstrap, job.page, job.filter.as_ref());
-        let html = session.send(&request).await;
-        let page = html.and_then(|html| {
-            parse_list(&html, job.page, &ListRules::from_job(job)).map_err(|e| CrawlError::unparseable(e, html))
-        });
-        let page = match page {
-            Ok(page) => page,
-            Err(error) => {
-                // The cached values may be what the site no longer accepts: read them again next time.
-                self.forget_bootstrap(&site, &job.category_number).await;
-                return Err(error);
-            }
+        let filter = match &job.filter {
+            Some(filter) => Some(
+                bootstrap.search_filter(filter, &job.category_number).map_err(|e| JobError::Rejected(e.to_string()))?,
+            ),
+            None => None,
         };
-        self.check_not_repeated(job, &page).await?;
-        Ok(page)
+        let request = site.list_request(&job.category_number, &bootstrap, job.page, filter.as_ref());
+        let target = format!("page {} of {}", job.page, job.listing());
+        let rules = &ListRules::from_job(job);
+        let page = self
+            .requester
+            .fetch(session, &request, &target, move |html| async move {
+                let page = parse_list(&html, job.page, rules).map_err(|e| CrawlError::unparseable(e, html))?;
+                check_page_number(job.page, &page)?;
+                self.check_not_repeated(job, &page).await?;
+                Ok(page)
+            })
+            .await;
+        if matches!(page, Err(JobError::Failed(_))) {
+            // The cached values may be what the site no longer accepts: read them again next time.
+            self.forget_bootstrap(&site, &job.category_number).await;
+        }
+        page
     }
 
     /// The category page's values: from this process's cache, else the fleet's (Redis), else
     /// the page itself — which is then shared with the fleet.
-    async fn bootstrap(&self, site: &Site, category: &str, session: &mut Session) -> Result<ListBootstrap, CrawlError> {
+    async fn bootstrap(&self, site: &Site, category: &str, session: &mut Session) -> Result<ListBootstrap, JobError> {
         let key = (site.origin().to_owned(), category.to_owned());
         if let Some((values, at)) = self.bootstraps.lock().await.get(&key) {
             if at.elapsed() < BOOTSTRAP_TTL {
@@ -89,31 +105,28 @@ impl Crawler {
         Ok(values)
     }
 
+    /// Reads the category page: the legacy template or the Next.js one with its category
+    /// context; a Next.js page without one is asked for again on a new connection.
     async fn fetch_bootstrap(
         &self,
         site: &Site,
         category: &str,
         session: &mut Session,
-    ) -> Result<ListBootstrap, CrawlError> {
+    ) -> Result<ListBootstrap, JobError> {
         let request = site.bootstrap_request(category);
-        let mut html = session.send(&request).await?;
-        for attempt in 0..=NEXTJS_RETRIES {
-            match parse_bootstrap(&html) {
-                Ok(BootstrapPage::Legacy(values)) => return Ok(*values),
-                // The variant sticks to the connection: only a new connection can get the legacy page.
-                Ok(BootstrapPage::NextJs { .. }) if attempt < NEXTJS_RETRIES => {
-                    html = session.send_fresh(&request).await?
-                }
-                Ok(BootstrapPage::NextJs { .. }) => {
-                    return Err(CrawlError::Transient {
-                        cause: format!("category page {category} kept coming back as the Next.js variant"),
-                        retry_after: None,
-                    })
-                }
-                Err(error) => return Err(CrawlError::unparseable(error, html)),
-            }
-        }
-        Err(CrawlError::Transient { cause: "bootstrap retries exhausted".into(), retry_after: None })
+        let target = format!("category {category}");
+        self.requester
+            .fetch(session, &request, &target, |html| {
+                std::future::ready(match parse_bootstrap(&html) {
+                    Ok(page) => page.into_values().ok_or_else(|| {
+                        CrawlError::WrongTemplate(format!(
+                            "category page {category} came as the Next.js template without its category context"
+                        ))
+                    }),
+                    Err(error) => Err(CrawlError::unparseable(error, html)),
+                })
+            })
+            .await
     }
 
     /// The fleet's cached values; a Redis hiccup or a stale format just means reading the page.
@@ -147,7 +160,7 @@ impl Crawler {
         }
         let fingerprint = format!("{}|{}", job.listing(), hex::encode(Sha256::digest(pcodes.join(",").as_bytes())));
         let key = self.keys.run_list_prints(&job.run_id);
-        let mut conn = self.pool.get().await.map_err(|e| CrawlError::Redis(e.to_string()))?;
+        let mut conn = self.pool.get().await.map_err(|e| CrawlError::Redis(common::consumer::pool_error(e)))?;
         let (_, owner, _): (bool, String, bool) = redis::pipe()
             .atomic()
             .hset_nx(&key, &fingerprint, job.page)
@@ -155,13 +168,12 @@ impl Crawler {
             .expire(&key, RUN_KEY_TTL_SECS)
             .query_async(&mut conn)
             .await
-            .map_err(|e| CrawlError::Redis(e.to_string()))?;
+            .map_err(CrawlError::Redis)?;
         if owner != job.page.to_string() {
             return Err(CrawlError::Blocked {
                 cause: BlockCause::Repeated,
                 detail: format!("page {} came back with the products of page {owner}", job.page),
                 retry_after: None,
-                parse: None,
             });
         }
         Ok(())
@@ -170,29 +182,62 @@ impl Crawler {
     /// Fetches a product page, its spec table and its shop list.
     ///
     /// # Errors
-    /// A [`CrawlError`]; a product outside the job's category is [`CrawlError::Rejected`].
-    pub async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, CrawlError> {
+    /// A [`JobError`]; a product outside the job's category is [`JobError::Rejected`].
+    pub async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, JobError> {
         let site = site_of(&job.item_base_url)?;
         self.robots
             .check(&site, &[danawa::PRODUCT_PATH, danawa::SPEC_AJAX_PATH, danawa::SHOPS_AJAX_PATH], session)
             .await?;
-        let html = session.send(&site.product_request(&job.pcode)).await?;
-        let page = match parse_product(&html) {
-            Ok(ProductAnswer::Discontinued) => return Ok(ItemOutcome::Discontinued),
-            Ok(ProductAnswer::Product(page)) => page,
-            Err(error) => return Err(CrawlError::unparseable(error, html)),
+        let target = format!("pcode {}", job.pcode);
+        let request = site.product_request(&job.pcode);
+        let answer = self.requester.fetch(session, &request, &target, parsed(parse_product)).await?;
+        let page = match answer {
+            ProductAnswer::Discontinued => return Ok(ItemOutcome::Discontinued),
+            ProductAnswer::Product(page) => page,
         };
-        let html = session.send(&site.spec_request(&job.pcode, &page.description)).await?;
-        let spec = parse_spec(&html).map_err(|e| CrawlError::unparseable(e, html))?;
-        let html = session.send(&site.shops_request(&job.pcode, &page.description)).await?;
-        let vendors = parse_shops(&html).map_err(|e| CrawlError::unparseable(e, html))?;
-        match assemble_for(job, &page, &spec, vendors) {
+        let request = site.spec_request(&job.pcode, &page.description);
+        let spec = self.requester.fetch(session, &request, &target, parsed(parse_spec)).await?;
+        let request = site.shops_request(&job.pcode, &page.description);
+        let shops = self.requester.fetch(session, &request, &target, parsed(parse_shops)).await?;
+        for group in &shops.unknown_groups {
+            // Reported, never silently dropped: the rows are not stored (the contract has four
+            // lists), so an operator must look at this container.
+            let labels = ContainerLabels { container: group.container.clone() };
+            self.requester.metrics.unknown_shop_groups.get_or_create(&labels).inc_by(group.rows as u64);
+            tracing::warn!(
+                pcode = %job.pcode,
+                container = %group.container,
+                rows = group.rows,
+                "shop list has rows in a group container the parser does not know: not stored"
+            );
+        }
+        match assemble_for(job, &page, &spec, shops.vendors) {
             Ok(info) => Ok(ItemOutcome::Product(info)),
-            Err(error @ AssembleError::CategoryMismatch { .. }) => Err(CrawlError::Rejected(error.to_string())),
+            Err(error @ AssembleError::CategoryMismatch { .. }) => Err(JobError::Rejected(error.to_string())),
         }
     }
 }
 
-fn site_of(base_url: &str) -> Result<Site, CrawlError> {
-    Site::from_base_url(base_url).map_err(|e| CrawlError::Rejected(e.to_string()))
+/// An answer's acceptance that is its parser alone: a parse error keeps the page.
+fn parsed<T>(
+    parse: fn(&str) -> Result<T, crate::parse::ParseError>,
+) -> impl FnMut(String) -> std::future::Ready<Result<T, CrawlError>> {
+    move |html| std::future::ready(parse(&html).map_err(|e| CrawlError::unparseable(e, html)))
+}
+
+/// The pager's current page (`a.num.now_on`) must be the page asked for: another number is
+/// the site serving another page again (DANAWA.md "Blocks and politeness").
+fn check_page_number(asked: u32, page: &ListPage) -> Result<(), CrawlError> {
+    match page.current_page {
+        Some(shown) if shown != asked => Err(CrawlError::Blocked {
+            cause: BlockCause::Repeated,
+            detail: format!("page {asked} came back as page {shown}"),
+            retry_after: None,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn site_of(base_url: &str) -> Result<Site, JobError> {
+    Site::from_base_url(base_url).map_err(|e| JobError::Rejected(e.to_string()))
 }

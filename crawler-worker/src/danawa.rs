@@ -4,10 +4,11 @@
 //! Danawa's own pages send them (DANAWA.md §2 and "Product page"). Pure data: the HTTP client
 //! turns a [`Request`] into a call.
 
-use common::config::{Filter, FilterKind, LIST_COUNT};
+use common::config::LIST_COUNT;
 use url::form_urlencoded;
 
-use crate::parse::bootstrap::ListBootstrap;
+use crate::complete::AnswerKind;
+use crate::parse::bootstrap::{ListBootstrap, SearchFilter};
 use crate::parse::product::DescriptionParams;
 
 /// The legacy category list page (bootstrap); `/list/?cate=` may serve the Next.js variant.
@@ -73,6 +74,8 @@ pub struct Request {
     pub headers: Vec<(&'static str, String)>,
     /// Form fields of a POST, in the order Danawa's script sends them (keys may repeat).
     pub form: Vec<(String, String)>,
+    /// What the answer is: decides its completeness check and labels its metrics.
+    pub answer: AnswerKind,
 }
 
 impl Request {
@@ -139,12 +142,13 @@ impl Site {
 
     /// GET of robots.txt.
     pub fn robots_request(&self) -> Request {
-        self.page_request(self.robots_url())
+        self.page_request(self.robots_url(), AnswerKind::Robots)
     }
 
-    /// GET of the legacy category page, whose scripts hold the list request's values.
+    /// GET of the category page, whose scripts (legacy) or flight data (Next.js) hold the list
+    /// request's values, and whose search options hold the filters' full values.
     pub fn bootstrap_request(&self, category_number: &str) -> Request {
-        self.page_request(self.list_page_url(category_number))
+        self.page_request(self.list_page_url(category_number), AnswerKind::CategoryPage)
     }
 
     /// POST of one list page (sorted by popularity, [`LIST_COUNT`] a page), with the job's
@@ -154,19 +158,20 @@ impl Site {
         category_number: &str,
         bootstrap: &ListBootstrap,
         page: u32,
-        filter: Option<&Filter>,
+        filter: Option<&SearchFilter>,
     ) -> Request {
         Request {
             method: Method::Post,
             url: self.list_ajax_url(),
             headers: self.ajax_headers(self.list_page_url(category_number)),
             form: list_form(bootstrap, page, filter),
+            answer: AnswerKind::ListFragment,
         }
     }
 
     /// GET of a product page.
     pub fn product_request(&self, pcode: &str) -> Request {
-        self.page_request(self.product_url(pcode))
+        self.page_request(self.product_url(pcode), AnswerKind::ProductPage)
     }
 
     /// POST of the spec table, with the product page's script values.
@@ -182,25 +187,31 @@ impl Site {
             url: self.spec_url(),
             headers: self.ajax_headers(self.product_url(pcode)),
             form,
+            answer: AnswerKind::SpecTable,
         }
     }
 
-    /// POST of the full shop list: `pcode` and `cate1..4`, which reportedly suffice.
+    /// POST of the full shop list: `pcode`, `cate1..4` and `depth=4`, which return the whole
+    /// list in `#defaultMallList` (DANAWA.md "Newer evidence", shop list).
     pub fn shops_request(&self, pcode: &str, params: &DescriptionParams) -> Request {
+        let mut form = product_fields(pcode, params);
+        form.push(field("depth", "4"));
         Request {
             method: Method::Post,
             url: self.shops_url(),
             headers: self.ajax_headers(self.product_url(pcode)),
-            form: product_fields(pcode, params),
+            form,
+            answer: AnswerKind::ShopList,
         }
     }
 
-    fn page_request(&self, url: String) -> Request {
+    fn page_request(&self, url: String, answer: AnswerKind) -> Request {
         Request {
             method: Method::Get,
             url,
             headers: vec![("Accept", ACCEPT_PAGE.to_owned()), ("Accept-Language", ACCEPT_LANGUAGE.to_owned())],
             form: Vec::new(),
+            answer,
         }
     }
 
@@ -217,12 +228,14 @@ impl Site {
     }
 }
 
-/// The list request's fields: every field DANAWA.md §2 lists, from the bootstrap values, with
-/// the search fields left empty, then the filter.
-pub fn list_form(b: &ListBootstrap, page: u32, filter: Option<&Filter>) -> Vec<(String, String)> {
+/// The list request's fields: every field DANAWA.md §2 lists and the 2026 form adds ("Newer
+/// evidence", the 2026 list form), from the category page's values, then the filter. With a
+/// filter, `btnAllOptUse` is `true` and the option goes twice (`…Rep[]` and `…[]`), as the
+/// site's own script sends it.
+pub fn list_form(b: &ListBootstrap, page: u32, filter: Option<&SearchFilter>) -> Vec<(String, String)> {
     let [cate1, cate2, cate3, cate4] = &b.physics_cate;
     let mut form = vec![
-        field("btnAllOptUse", "false"),
+        field("btnAllOptUse", if filter.is_some() { "true" } else { "false" }),
         field("page", &page.to_string()),
         field("listCategoryCode", &b.list_category_code),
         field("categoryCode", &b.category_code),
@@ -242,9 +255,17 @@ pub fn list_form(b: &ListBootstrap, page: u32, filter: Option<&Filter>) -> Vec<(
         field("sInitialPriceDisplay", &b.initial_price_display),
         field("sPowerLinkKeyword", &b.power_link_keyword),
         field("oCurrentCategoryCode", &b.current_category_code),
+        field("sMallMinPriceDisplayYN", "undefined"),
+        // Left empty: the site can drop names with excluded words itself (` -해외구매 -중고`), but
+        // that would shift list positions (the sort order) and drop whole entries where the
+        // config drops single variants by their tag.
         field("innerSearchKeyword", ""),
-        field("isDpgZoneUICategory", &b.is_dpg_zone_ui_category),
-        field("sProductListApi", &b.product_list_api),
+        field("quickDeliveryCategoryYN", "N"),
+        field("quickDeliveryDisplay", ""),
+        field("priceUnitSort", "N"),
+        field("priceUnitSortOrder", "A"),
+        field("simpleDescriptionDisplayYN", "N"),
+        field("simpleDescriptionOpen", ""),
         field("listPackageType", &b.list_package_type),
         field("categoryMappingCode", &b.category_mapping_code),
         field("priceUnit", &b.price_unit),
@@ -254,13 +275,25 @@ pub fn list_form(b: &ListBootstrap, page: u32, filter: Option<&Filter>) -> Vec<(
         field("cmRecommendSortDefault", "N"),
         field("bundleImagePreview", "N"),
         field("nPackageLimit", &b.package_limit),
+        field("bMakerDisplayYN", "Y"),
+        field("dnwSwitchOn", ""),
+        field("isDpgZoneUICategory", &b.is_dpg_zone_ui_category),
+        field("isAssemblyGalleryCategory", &b.assembly_gallery_category),
+        field("addDelivery", ""),
+        field("coupangMemberSort", ""),
+        field("coupangMemberSortLayerType", ""),
+        field("sProductListApi", &b.product_list_api),
     ];
-    if let Some(filter) = filter {
-        let name = match filter.kind {
-            FilterKind::Maker => "searchMaker[]",
-            FilterKind::Attribute => "searchAttributeValue[]",
-        };
-        form.push(field(name, &filter.value));
+    match filter {
+        Some(SearchFilter::Maker(id)) => {
+            form.push(field("searchMakerRep[]", id));
+            form.push(field("searchMaker[]", id));
+        }
+        Some(SearchFilter::Attribute(value)) => {
+            form.push(field("searchAttributeValueRep[]", value));
+            form.push(field("searchAttributeValue[]", value));
+        }
+        None => {}
     }
     form
 }
@@ -307,6 +340,8 @@ mod tests {
             price_unit: "0".into(),
             price_unit_value: "0".into(),
             price_unit_class: "".into(),
+            assembly_gallery_category: "Y".into(),
+            options: Default::default(),
         }
     }
 
@@ -329,7 +364,7 @@ mod tests {
     #[test]
     fn list_request_sends_every_field_and_the_filter() {
         let site = Site::from_base_url("https://prod.danawa.com/list/?cate=").expect("site");
-        let filter = Filter { name: "제조사: 인텔".into(), kind: FilterKind::Maker, value: "3156".into() };
+        let filter = SearchFilter::Maker("3156".into());
         let request = site.list_request("112747", &bootstrap(), 3, Some(&filter));
         assert_eq!(request.method, Method::Post);
         for (name, value) in [
@@ -346,6 +381,13 @@ mod tests {
             ("categoryMappingCode", "176"),
             ("nPackageLimit", "5"),
             ("searchMaker[]", "3156"),
+            ("searchMakerRep[]", "3156"),
+            ("btnAllOptUse", "true"),
+            // DANAWA.md "Newer evidence", the 2026 list form.
+            ("isAssemblyGalleryCategory", "Y"),
+            ("bMakerDisplayYN", "Y"),
+            ("sMallMinPriceDisplayYN", "undefined"),
+            ("priceUnitSortOrder", "A"),
         ] {
             assert_eq!(request.field(name), Some(value), "{name}");
         }
@@ -369,7 +411,15 @@ mod tests {
             "cmRecommendSort",
             "cmRecommendSortDefault",
             "bundleImagePreview",
-            "btnAllOptUse",
+            "dnwSwitchOn",
+            "quickDeliveryCategoryYN",
+            "quickDeliveryDisplay",
+            "priceUnitSort",
+            "simpleDescriptionDisplayYN",
+            "simpleDescriptionOpen",
+            "addDelivery",
+            "coupangMemberSort",
+            "coupangMemberSortLayerType",
         ] {
             assert!(request.field(name).is_some(), "{name}");
         }
@@ -381,10 +431,13 @@ mod tests {
         assert_eq!(header("Origin"), Some("https://prod.danawa.com"));
         assert_eq!(header("Content-Type"), Some("application/x-www-form-urlencoded; charset=UTF-8"));
         assert!(header("Accept-Language").is_some_and(|v| v.starts_with("ko-KR")));
-        let attribute = Filter { name: "a".into(), kind: FilterKind::Attribute, value: "2153".into() };
+        let attribute = SearchFilter::Attribute("751|6492|2153|OR".into());
         let request = site.list_request("112751", &bootstrap(), 1, Some(&attribute));
-        assert_eq!(request.field("searchAttributeValue[]"), Some("2153"));
-        assert_eq!(site.list_request("112751", &bootstrap(), 1, None).field("searchMaker[]"), None);
+        assert_eq!(request.field("searchAttributeValue[]"), Some("751|6492|2153|OR"));
+        assert_eq!(request.field("searchAttributeValueRep[]"), Some("751|6492|2153|OR"));
+        let unfiltered = site.list_request("112751", &bootstrap(), 1, None);
+        assert_eq!(unfiltered.field("searchMaker[]"), None);
+        assert_eq!(unfiltered.field("btnAllOptUse"), Some("false"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! What can go wrong with a job, sorted by what happens next: retry after a backoff, retry
-//! after a new Tor circuit (a block), or give up at once.
+//! What can go wrong with one request, sorted by what happens next: retry it after a backoff,
+//! retry it on a new Tor circuit (a block), or give up on the job at once. The decision lives
+//! on the error ([`CrawlError::decision`]), so the retry loop never inspects messages.
 
 use std::time::Duration;
 
+use crate::complete::Incomplete;
 use crate::parse::ParseError;
 
 /// Why the site's answer counts as a block.
@@ -15,8 +17,8 @@ pub enum BlockCause {
     Marker,
     /// The same list answer as another page of the listing (the previous page served again).
     Repeated,
-    /// The answer did not parse: a cut-off page, or (if it persists) changed markup.
-    Unparseable,
+    /// The answer stops before its end marker: cut off (DESIGN.md §4.7).
+    Incomplete,
 }
 
 impl BlockCause {
@@ -27,48 +29,107 @@ impl BlockCause {
             Self::Empty => "empty",
             Self::Marker => "marker",
             Self::Repeated => "repeated",
-            Self::Unparseable => "unparseable",
+            Self::Incomplete => "incomplete",
         }
     }
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+/// What the retry loop does after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Back off and send the request again.
+    Retry,
+    /// A block: new Tor circuit, new session, back off, send again.
+    NewCircuit,
+    /// Send again at once on a connection of its own (the template sticks to the connection).
+    Reconnect,
+    /// The job cannot succeed; no retry will change that.
+    GiveUp,
+}
+
+#[derive(Debug, thiserror::Error)]
 pub enum CrawlError {
-    /// Timeouts, connection errors, 5xx: retried with exponential backoff.
-    #[error("{cause}")]
-    Transient { cause: String, retry_after: Option<Duration> },
+    /// Timeouts, refused or reset connections, bodies cut by the connection.
+    #[error("{what}")]
+    Network {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// 5xx and other unexpected statuses.
+    #[error("HTTP {status}")]
+    Status { status: u16, retry_after: Option<Duration> },
     /// The site pushes back: new circuit, backoff, retry.
     #[error("blocked ({}): {detail}", cause.as_str())]
-    Blocked { cause: BlockCause, detail: String, retry_after: Option<Duration>, parse: Option<ParseFailure> },
-    /// The job cannot succeed (robots.txt, a product outside the config's categories).
+    Blocked { cause: BlockCause, detail: String, retry_after: Option<Duration> },
+    /// An answer without its end marker: a soft block, never parsed.
+    #[error(transparent)]
+    Incomplete(#[from] Incomplete),
+    /// A whole answer that does not have the expected markup; the page is kept for the dead
+    /// letter.
+    #[error("{error}")]
+    Unparseable {
+        #[source]
+        error: ParseError,
+        page: String,
+    },
+    /// The category page came as the Next.js template without the category context the list
+    /// request needs; the template sticks to the connection, so a new one may bring the other.
+    #[error("{0}")]
+    WrongTemplate(String),
+    /// The job cannot succeed (robots.txt, a product outside the config's categories, a filter
+    /// the category page does not offer).
     #[error("{0}")]
     Rejected(String),
     /// Redis failed while the job ran (the rate limiter, the list fingerprints).
-    #[error("redis: {0}")]
-    Redis(String),
-}
-
-/// A parse error with the answer that caused it, kept for the dead letter.
-#[derive(Debug, Clone)]
-pub struct ParseFailure {
-    pub error: ParseError,
-    pub page: String,
+    #[error("redis")]
+    Redis(#[source] redis::RedisError),
 }
 
 impl CrawlError {
     pub fn unparseable(error: ParseError, page: String) -> Self {
-        CrawlError::Blocked {
-            cause: BlockCause::Unparseable,
-            detail: error.to_string(),
-            retry_after: None,
-            parse: Some(ParseFailure { error, page }),
+        CrawlError::Unparseable { error, page }
+    }
+
+    pub fn decision(&self) -> Decision {
+        match self {
+            CrawlError::Rejected(_) => Decision::GiveUp,
+            CrawlError::Blocked { .. } | CrawlError::Incomplete(_) => Decision::NewCircuit,
+            CrawlError::Network { .. } | CrawlError::Status { .. } | CrawlError::Unparseable { .. } => Decision::Retry,
+            CrawlError::Redis(_) => Decision::Retry,
+            CrawlError::WrongTemplate(_) => Decision::Reconnect,
         }
     }
 
-    pub fn retry_after(&self) -> Option<Duration> {
+    /// The cause label of the block metric, when this is a block.
+    pub fn block_cause(&self) -> Option<BlockCause> {
         match self {
-            CrawlError::Transient { retry_after, .. } | CrawlError::Blocked { retry_after, .. } => *retry_after,
+            CrawlError::Blocked { cause, .. } => Some(*cause),
+            CrawlError::Incomplete(_) => Some(BlockCause::Incomplete),
             _ => None,
         }
+    }
+
+    /// The delay the site asked for (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CrawlError::Status { retry_after, .. } | CrawlError::Blocked { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The error with its sources, one line (`a: b: c`), for logs and dead letters.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(error) = source {
+            let line = error.to_string();
+            if !text.ends_with(&line) {
+                text.push_str(": ");
+                text.push_str(&line);
+            }
+            source = error.source();
+        }
+        text
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP side: one reqwest client per proxy (rustls, gzip, brotli, timeouts), a desktop
-//! User-Agent per job, the shared request budget, and the classification of answers into
-//! success, block or transient failure.
+//! User-Agent per session, the shared request budget, and the classification of answers into
+//! success, block (an incomplete answer included) or transient failure.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use reqwest::StatusCode;
 
+use crate::complete;
 use crate::danawa::{self, Method, Request};
 use crate::errors::{BlockCause, CrawlError};
+use crate::metrics::AnswerLabels;
 use crate::metrics::CrawlerMetrics;
 use crate::rate_limit::RateLimiter;
 
@@ -74,9 +76,13 @@ impl Fetcher {
 
     /// A session for one job: one proxy and one User-Agent, in turn across jobs.
     pub fn session(self: &Arc<Self>) -> Session {
-        let route = self.next_route.fetch_add(1, Ordering::Relaxed) % self.routes.len();
-        let agent = danawa::user_agent(self.next_agent.fetch_add(1, Ordering::Relaxed));
+        let (route, agent) = self.next_identity();
         Session { fetcher: self.clone(), route, agent, requests: 0, http_time: Duration::ZERO }
+    }
+
+    fn next_identity(&self) -> (usize, &'static str) {
+        let route = self.next_route.fetch_add(1, Ordering::Relaxed) % self.routes.len();
+        (route, danawa::user_agent(self.next_agent.fetch_add(1, Ordering::Relaxed)))
     }
 }
 
@@ -109,11 +115,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// Sends a request and returns the body of a successful answer.
+    /// After a block: the next proxy and another User-Agent for the rest of the job; what the
+    /// session has counted stays.
+    pub fn rotate(&mut self) {
+        (self.route, self.agent) = self.fetcher.next_identity();
+    }
+
+    /// Sends a request and returns the body of a whole, successful answer.
     ///
     /// # Errors
     /// [`CrawlError::Blocked`] for 403, 429, empty answers and block-marker texts;
-    /// [`CrawlError::Transient`] for timeouts, connection errors and other failures.
+    /// [`CrawlError::Incomplete`] for an answer without its end marker;
+    /// [`CrawlError::Network`] and [`CrawlError::Status`] for timeouts, connection errors, bodies
+    /// cut by the connection and other failures.
     pub async fn send(&mut self, request: &Request) -> Result<String, CrawlError> {
         self.send_on(request, false).await
     }
@@ -123,7 +137,8 @@ impl Session {
         self.send_on(request, true).await
     }
 
-    async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
+    /// [`Session::send`], on a connection of its own (never reused) when `fresh`.
+    pub async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
         self.wait_for_turn().await?;
         let fetcher = &self.fetcher;
         let route = &fetcher.routes[self.route];
@@ -146,13 +161,18 @@ impl Session {
             fetcher.metrics.bytes.inc_by(u64::try_from(body.len()).unwrap_or(0));
         }
         let (status, retry_after, body) = result?;
-        classify(status, retry_after, body)
+        let body = classify(status, retry_after, body)?;
+        complete::check(request.answer, &body).inspect_err(|_| {
+            let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
+            fetcher.metrics.incomplete.get_or_create(&labels).inc();
+        })?;
+        Ok(body)
     }
 
     /// The shared budget first, then the optional per-request delay.
     async fn wait_for_turn(&self) -> Result<(), CrawlError> {
         if let Some(rate) = &self.fetcher.rate {
-            rate.acquire().await.map_err(|e| CrawlError::Redis(e.to_string()))?;
+            rate.acquire().await.map_err(CrawlError::Redis)?;
         }
         if let Some(delay) = self.fetcher.settings.request_delay {
             let jitter = rand::thread_rng().gen_range(0.5..1.5);
@@ -173,28 +193,29 @@ async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Answer, CrawlEr
     Ok((status, retry_after, body))
 }
 
-fn transient(error: reqwest::Error) -> CrawlError {
-    let kind = if error.is_timeout() {
+/// A failed request or body read. A body shorter than its `Content-Length`, or a chunked body
+/// without its last chunk, ends here too ("answer cut off"): hyper checks both while reading.
+fn transient(source: reqwest::Error) -> CrawlError {
+    let what = if source.is_timeout() {
         "timeout"
-    } else if error.is_connect() {
+    } else if source.is_connect() {
         "connection failed"
-    } else if error.is_body() || error.is_decode() {
+    } else if source.is_body() || source.is_decode() {
         "answer cut off"
     } else {
         "request failed"
     };
     // The error's own text holds the URL, which is not secret; the proxy URL is not in it.
-    CrawlError::Transient { cause: format!("{kind}: {error}"), retry_after: None }
+    CrawlError::Network { what, source }
 }
 
 /// Sorts an answer into success, block or transient failure.
 pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: String) -> Result<String, CrawlError> {
-    let blocked = |cause, detail: String| Err(CrawlError::Blocked { cause, detail, retry_after, parse: None });
+    let blocked = |cause, detail: String| Err(CrawlError::Blocked { cause, detail, retry_after });
     match status {
         StatusCode::FORBIDDEN => blocked(BlockCause::Forbidden, "HTTP 403".into()),
         StatusCode::TOO_MANY_REQUESTS => blocked(BlockCause::TooManyRequests, "HTTP 429".into()),
-        s if s.is_server_error() => Err(CrawlError::Transient { cause: format!("HTTP {}", s.as_u16()), retry_after }),
-        s if !s.is_success() => Err(CrawlError::Transient { cause: format!("HTTP {}", s.as_u16()), retry_after }),
+        s if !s.is_success() => Err(CrawlError::Status { status: s.as_u16(), retry_after }),
         _ if body.trim().is_empty() => blocked(BlockCause::Empty, "empty answer".into()),
         _ => match BLOCK_MARKERS.iter().find(|m| body.contains(*m)) {
             Some(marker) => blocked(BlockCause::Marker, format!("answer says {marker:?}")),
@@ -241,7 +262,10 @@ mod tests {
                 other => panic!("{status} {body:?}: {other:?}"),
             }
         }
-        assert!(matches!(classify(StatusCode::BAD_GATEWAY, None, "x".into()), Err(CrawlError::Transient { .. })));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, None, "x".into()),
+            Err(CrawlError::Status { status: 502, .. })
+        ));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! messages of `common`, and publishes the results.
 
 pub mod cli_parse;
+pub mod complete;
 pub mod crawl;
 pub mod danawa;
 pub mod errors;
+pub mod fetch;
 pub mod http;
 pub mod metrics;
 pub mod parse;

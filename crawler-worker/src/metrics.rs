@@ -13,13 +13,27 @@ pub struct BlockLabels {
     pub cause: String,
 }
 
+/// The answer a request was for: `category`, `list`, `product`, `spec`, `shops`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AnswerLabels {
+    pub kind: String,
+}
+
+/// A shop-list group container the parser does not know (by its id).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ContainerLabels {
+    pub container: String,
+}
+
 #[derive(Clone)]
 pub struct CrawlerMetrics {
     pub worker: WorkerMetrics,
     pub request_seconds: Histogram,
     pub bytes: Counter,
-    pub retries: Counter,
+    pub retries: Family<AnswerLabels, Counter>,
     pub blocks: Family<BlockLabels, Counter>,
+    pub incomplete: Family<AnswerLabels, Counter>,
+    pub unknown_shop_groups: Family<ContainerLabels, Counter>,
     pub newnym: Counter,
 }
 
@@ -31,15 +45,31 @@ impl CrawlerMetrics {
             // 10 ms .. ~160 s: loopback answers to Tor's slowest circuits.
             request_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 15)),
             bytes: Counter::default(),
-            retries: Counter::default(),
+            retries: Family::default(),
             blocks: Family::default(),
+            incomplete: Family::default(),
+            unknown_shop_groups: Family::default(),
             newnym: Counter::default(),
         };
         let ek = registry.sub_registry_with_prefix("ek_crawler");
         ek.register("request_seconds", "HTTP request latency, body included", metrics.request_seconds.clone());
         ek.register("response_bytes", "Bytes of answer bodies", metrics.bytes.clone());
-        ek.register("retries", "Job attempts retried after a failure or a block", metrics.retries.clone());
+        ek.register(
+            "retries",
+            "Requests sent again after a failure or a block, by answer kind",
+            metrics.retries.clone(),
+        );
         ek.register("blocks", "Answers that counted as a block, by cause", metrics.blocks.clone());
+        ek.register(
+            "incomplete_answers",
+            "Answers cut before their end marker (retried, never parsed), by answer kind",
+            metrics.incomplete.clone(),
+        );
+        ek.register(
+            "unknown_shop_groups",
+            "Shop-list rows in a group container the parser does not know (not stored), by container id",
+            metrics.unknown_shop_groups.clone(),
+        );
         ek.register("newnym", "New Tor circuits asked for", metrics.newnym.clone());
         metrics
     }

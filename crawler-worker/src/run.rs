@@ -11,6 +11,7 @@ use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::crawl::Crawler;
+use crate::fetch::{RequestPolicy, Requester};
 use crate::http::{Fetcher, HttpSettings};
 use crate::metrics::CrawlerMetrics;
 use crate::proxy_check;
@@ -18,7 +19,7 @@ use crate::rate_limit::RateLimiter;
 use crate::robots::Robots;
 use crate::settings::{CrawlerSettings, Environment};
 use crate::tor::{TorAuth, TorControl};
-use crate::worker::{CrawlHandler, RetryPolicy};
+use crate::worker::CrawlHandler;
 
 /// Runs the crawler until `shutdown` is cancelled and in-flight jobs are drained.
 ///
@@ -39,17 +40,18 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
         request_delay: settings.request_delay,
     };
     let fetcher = Fetcher::new(http, rate, metrics.clone()).context("HTTP client")?;
+    let requester = Requester {
+        fetcher,
+        tor: tor_control(&settings),
+        metrics: metrics.clone(),
+        policy: RequestPolicy { attempts: settings.max_attempts.max(1), retry_base: settings.retry_base },
+        shutdown: shutdown.clone(),
+    };
     let handler = Arc::new(CrawlHandler {
         pool: pool.clone(),
         keys: keys.clone(),
-        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.robots)),
-        fetcher,
-        tor: tor_control(&settings),
-        policy: RetryPolicy {
-            max_attempts: settings.max_attempts.max(1),
-            max_deliveries: settings.worker.max_deliveries,
-            retry_base: settings.retry_base,
-        },
+        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.robots), requester),
+        max_deliveries: settings.worker.max_deliveries,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
     });

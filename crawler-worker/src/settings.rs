@@ -55,11 +55,14 @@ pub struct CrawlerSettings {
     #[arg(long, env = "EK_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
     pub request_timeout: Duration,
 
-    /// Attempts of one job before it goes to the dead-letter stream.
-    #[arg(long, env = "EK_MAX_ATTEMPTS", default_value_t = 5)]
+    /// Attempts of one request (a page, a spec table, a shop list) before its job goes to the
+    /// dead-letter stream. A failed request is retried alone; what its job already fetched is
+    /// kept. A whole answer that does not parse is tried at most 3 times.
+    #[arg(long, env = "EK_MAX_ATTEMPTS", default_value_t = 8)]
     pub max_attempts: u32,
 
-    /// First retry delay; doubles each attempt (with jitter), capped at 60 s.
+    /// First retry delay of a request; doubles each attempt (full jitter), capped at 60 s; a
+    /// longer `Retry-After` wins.
     #[arg(long, env = "EK_RETRY_BASE", value_parser = humantime::parse_duration, default_value = "500ms")]
     pub retry_base: Duration,
 }

@@ -1,11 +1,8 @@
-//! The crawler's batch handler: decodes a job, runs it with retries (a new Tor circuit after
-//! a block), and finishes it in one atomic Redis step — result, follow-up list jobs, ack and
-//! counters together — or moves it to the dead-letter stream with the reason.
+//! The crawler's batch handler: decodes a job, runs it (each request with its own retries,
+//! [`crate::fetch`]) and finishes it in one atomic Redis step — result, follow-up list jobs,
+//! ack and counters together — or moves it to the dead-letter stream naming the request that
+//! used up its attempts.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::backoff::Backoff;
 use common::config::PageEnd;
 use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
@@ -16,40 +13,22 @@ use common::messages::{
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::crawl::Crawler;
 use crate::errors::CrawlError;
-use crate::http::Fetcher;
-use crate::metrics::{BlockLabels, CrawlerMetrics};
+use crate::fetch::{JobError, RequestFailure};
+use crate::metrics::CrawlerMetrics;
 use crate::parse::list::ListPage;
-use crate::tor::TorControl;
-
-/// Longest pause between two attempts of a job.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub max_deliveries: u64,
-    pub retry_base: Duration,
-}
 
 pub struct CrawlHandler {
     pub pool: Pool,
     pub keys: Keys,
     pub crawler: Crawler,
-    pub fetcher: Arc<Fetcher>,
-    pub tor: Option<TorControl>,
-    pub policy: RetryPolicy,
+    /// Deliveries of one entry before it is dead-lettered (its consumers kept dying).
+    pub max_deliveries: u64,
     pub metrics: CrawlerMetrics,
     pub shutdown: CancellationToken,
-}
-
-/// What a job's attempts cost, all together.
-#[derive(Debug, Default, Clone, Copy)]
-struct JobRun {
-    requests: u32,
-    http_time: Duration,
 }
 
 /// What a finished job produced.
@@ -61,7 +40,8 @@ enum Finished {
 impl BatchHandler for CrawlHandler {
     async fn handle(&self, batch: Vec<Delivery>) {
         for delivery in batch {
-            self.handle_one(delivery).await;
+            let span = tracing::info_span!("job", id = %delivery.id);
+            self.handle_one(delivery).instrument(span).await;
         }
     }
 }
@@ -71,30 +51,46 @@ impl CrawlHandler {
         let job = match Job::from_fields(&delivery.fields) {
             Ok(job) => job,
             Err(error) => {
-                tracing::warn!(id = %delivery.id, %error, "undecodable job: dead-lettered");
-                let failure =
-                    Failure { reason: DeadReason::Undecodable, attempts: 0, last_error: error.to_string(), page: None };
-                return self.finish(vec![self.dead_letter_step(&delivery, None, failure)], "unknown", "dead").await;
+                tracing::warn!(%error, "undecodable job: dead-lettered");
+                let failure = Failure::new(DeadReason::Undecodable, 0, error.to_string());
+                return self.finish(vec![self.dead_letter_step(&delivery, None, failure, 0)], "unknown", "dead").await;
             }
         };
         let kind = job.kind().as_str();
-        if delivery.deliveries > self.policy.max_deliveries {
-            let failure = Failure {
-                reason: DeadReason::MaxDeliveries,
-                attempts: job.attempt(),
-                last_error: format!("delivered {} times; its consumers kept stopping", delivery.deliveries),
-                page: None,
-            };
-            let step = self.dead_letter_step(&delivery, Some(&job), failure);
+        if delivery.deliveries > self.max_deliveries {
+            let last_error = format!("delivered {} times; its consumers kept stopping", delivery.deliveries);
+            tracing::warn!(kind, deliveries = delivery.deliveries, "over-delivered job: dead-lettered");
+            let failure = Failure::new(DeadReason::MaxDeliveries, 0, last_error);
+            let step = self.dead_letter_step(&delivery, Some(&job), failure, 0);
             return self.finish(vec![step], kind, "dead").await;
         }
         let started = std::time::Instant::now();
-        let Some(result) = self.run_with_retries(&job).await else {
-            return; // shutting down: the entry stays pending for whoever takes it
+        let mut session = self.crawler.session();
+        let result = match &job {
+            Job::List(j) => self.crawler.list_page(j, &mut session).await.map(|p| Finished::List(j.clone(), p)),
+            Job::Item(j) => self.crawler.item(j, &mut session).await.map(|o| Finished::Item(j.clone(), o)),
         };
-        let (step, outcome, http_time) = match result {
-            Ok((finished, run)) => (self.done_step(&delivery, finished, run.requests), "done", run.http_time),
-            Err(failure) => (self.dead_letter_step(&delivery, Some(&job), failure), "dead", Duration::ZERO),
+        let requests = session.requests;
+        let (step, outcome) = match result {
+            Ok(finished) => (self.done_step(&delivery, finished, requests), "done"),
+            // Shutting down: the entry stays pending for whoever takes it.
+            Err(JobError::Shutdown) => return,
+            Err(JobError::Rejected(reason)) => {
+                tracing::warn!(kind, %reason, "job rejected: dead-lettered");
+                let failure = Failure::new(DeadReason::Rejected, 1, reason);
+                (self.dead_letter_step(&delivery, Some(&job), failure, requests), "dead")
+            }
+            Err(JobError::Failed(failure)) => {
+                tracing::warn!(
+                    kind,
+                    endpoint = %failure.request.endpoint,
+                    target = %failure.request.target,
+                    attempts = failure.attempts,
+                    error = %failure.error.chain(),
+                    "request used up its attempts: job dead-lettered"
+                );
+                (self.dead_letter_step(&delivery, Some(&job), request_failure(*failure), requests), "dead")
+            }
         };
         self.finish(vec![step], kind, outcome).await;
         // One line per job: the benchmark's job-overhead figure (time beyond the HTTP requests).
@@ -103,60 +99,9 @@ impl CrawlHandler {
             kind,
             outcome,
             job_ms = started.elapsed().as_secs_f64() * 1e3,
-            http_ms = http_time.as_secs_f64() * 1e3,
+            http_ms = session.http_time.as_secs_f64() * 1e3,
             "job finished"
         );
-    }
-
-    /// Attempts the job until it succeeds, fails for good or the process shuts down (`None`).
-    async fn run_with_retries(&self, job: &Job) -> Option<Result<(Finished, JobRun), Failure>> {
-        let mut backoff = Backoff::new(self.policy.retry_base, MAX_RETRY_DELAY);
-        let mut attempts = job.attempt();
-        let mut run = JobRun::default();
-        loop {
-            let mut session = self.fetcher.session();
-            let result = match job {
-                Job::List(j) => self.crawler.list_page(j, &mut session).await.map(|p| Finished::List(j.clone(), p)),
-                Job::Item(j) => self.crawler.item(j, &mut session).await.map(|o| Finished::Item(j.clone(), o)),
-            };
-            run.requests += session.requests;
-            run.http_time += session.http_time;
-            attempts += 1;
-            let error = match result {
-                Ok(finished) => return Some(Ok((finished, run))),
-                Err(CrawlError::Rejected(reason)) => return Some(Err(rejected(reason, attempts))),
-                Err(error) => error,
-            };
-            if attempts >= self.policy.max_attempts {
-                return Some(Err(final_failure(error, attempts)));
-            }
-            let delay = self.before_retry(job, &error, attempts).await.max(backoff.next_delay());
-            tokio::select! {
-                () = self.shutdown.cancelled() => return None,
-                () = tokio::time::sleep(delay) => {}
-            }
-        }
-    }
-
-    /// Counts the failure and, for a block, asks Tor for a new circuit; returns the delay the
-    /// site asked for (`Retry-After`), if any.
-    async fn before_retry(&self, job: &Job, error: &CrawlError, attempts: u32) -> Duration {
-        self.metrics.retries.inc();
-        tracing::info!(kind = job.kind().as_str(), attempt = attempts, %error, "job attempt failed: retrying");
-        if let CrawlError::Blocked { cause, .. } = error {
-            self.metrics.blocks.get_or_create(&BlockLabels { cause: cause.as_str().to_owned() }).inc();
-            if let Some(tor) = &self.tor {
-                match tor.new_circuit().await {
-                    Ok(true) => {
-                        self.metrics.newnym.inc();
-                        tracing::info!("asked Tor for a new circuit after a block");
-                    }
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "could not ask Tor for a new circuit"),
-                }
-            }
-        }
-        error.retry_after().unwrap_or_default()
     }
 
     fn done_step(&self, delivery: &Delivery, finished: Finished, requests: u32) -> Step {
@@ -218,11 +163,14 @@ impl CrawlHandler {
         }
     }
 
-    /// Dead-letters the entry; an item job also gets a `Failed` result, so the updater
-    /// clears the part's `isUpdating` flag.
-    fn dead_letter_step(&self, delivery: &Delivery, job: Option<&Job>, failure: Failure) -> Step {
+    /// Dead-letters the entry, counting the requests it cost; an item job also gets a `Failed`
+    /// result, so the updater clears the part's `isUpdating` flag.
+    fn dead_letter_step(&self, delivery: &Delivery, job: Option<&Job>, failure: Failure, requests: u32) -> Step {
         let reason = failure.last_error.clone();
         let mut step = dead_letter::step(&self.keys, &self.keys.jobs(), delivery, failure);
+        if requests > 0 && step.counters.is_some() {
+            step.increments.push((counter::REQUESTS.to_owned(), i64::from(requests)));
+        }
         if let Some(Job::Item(job)) = job {
             let result = CrawlResult::Item(ItemResult {
                 job: job.clone(),
@@ -244,16 +192,14 @@ impl CrawlHandler {
     }
 }
 
-fn rejected(reason: String, attempts: u32) -> Failure {
-    Failure { reason: DeadReason::Rejected, attempts, last_error: reason, page: None }
-}
-
-/// The dead letter of a job whose attempts ran out; a persistent parse error keeps its page.
-fn final_failure(error: CrawlError, attempts: u32) -> Failure {
-    match error {
-        CrawlError::Blocked { parse: Some(parse), .. } => {
-            Failure { reason: DeadReason::Parse, attempts, last_error: parse.error.to_string(), page: Some(parse.page) }
-        }
-        other => Failure { reason: DeadReason::MaxAttempts, attempts, last_error: other.to_string(), page: None },
-    }
+/// The dead letter of a job whose request used up its attempts; a whole answer that kept
+/// failing to parse keeps its page.
+fn request_failure(failure: RequestFailure) -> Failure {
+    let RequestFailure { request, attempts, error } = failure;
+    let last_error = error.chain();
+    let (reason, page) = match error {
+        CrawlError::Unparseable { page, .. } => (DeadReason::Parse, Some(page)),
+        _ => (DeadReason::MaxAttempts, None),
+    };
+    Failure { reason, attempts, last_error, request: Some(request), page }
 }

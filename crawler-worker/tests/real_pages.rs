@@ -107,3 +107,18 @@ fn sold_out_flag_on_a_real_page() {
 fn the_expired_answer_is_discontinued() {
     assert_eq!(parse_product(&real_page(REAL_EXPIRED_PAGE)), Ok(ProductAnswer::Discontinued));
 }
+
+/// The completeness check passes every real page whole (a check that rejected real answers
+/// would turn every job into a dead letter), and the cut-off versions of them fail it.
+#[test]
+fn real_pages_are_whole_and_their_cuts_are_not() {
+    use crawler_worker::complete::{check, AnswerKind};
+    for name in support::REAL_PRODUCT_PAGES.iter().chain([&REAL_EXPIRED_PAGE]) {
+        let page = real_page(name);
+        assert_eq!(check(AnswerKind::ProductPage, &page), Ok(()), "{name}");
+        for cut in [page.len() / 3, page.len() * 9 / 10, page.trim_end().len() - 3] {
+            let cut = (0..=cut).rev().find(|&i| page.is_char_boundary(i)).unwrap_or(0);
+            assert!(check(AnswerKind::ProductPage, &page[..cut]).is_err(), "{name} cut at {cut}");
+        }
+    }
+}

@@ -48,7 +48,7 @@ fn a_full_spec_table() {
 
 #[test]
 fn a_full_shop_list() {
-    let vendors = parse_shops(&support::shop_list(10)).expect("parses");
+    let vendors = parse_shops(&support::shop_list(10)).expect("parses").vendors;
     for list in [&vendors.open_market, &vendors.mall, &vendors.credit, &vendors.cash] {
         assert_eq!(list.len(), 9);
     }

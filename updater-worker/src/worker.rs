@@ -178,5 +178,5 @@ impl UpdateHandler {
 }
 
 fn failure(reason: DeadReason, last_error: String) -> Failure {
-    Failure { reason, attempts: 0, last_error, page: None }
+    Failure::new(reason, 0, last_error)
 }

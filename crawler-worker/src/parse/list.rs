@@ -41,6 +41,8 @@ impl ListRules {
 pub struct ListPage {
     /// `input#totalProductCount` of the listing (all pages).
     pub total_count: u32,
+    /// The pager's current page (`a.num.now_on`), when the pager shows one.
+    pub current_page: Option<u32>,
     pub products: Vec<ListedProduct>,
     /// Entries left out, and why: what an operator checks when a product seems missing.
     pub skipped: Vec<SkippedEntry>,
@@ -106,7 +108,9 @@ pub fn parse_list(html: &str, page: u32, rules: &ListRules) -> Result<ListPage, 
         }
         position += 1;
     }
-    Ok(ListPage { total_count, products, skipped })
+    let current_page =
+        document.select(selector!("div.num_nav_wrap a.num.now_on")).next().and_then(|a| text_of(a).trim().parse().ok());
+    Ok(ListPage { total_count, current_page, products, skipped })
 }
 
 fn total_count(document: &Html) -> Result<u32, ParseError> {
@@ -180,12 +184,20 @@ fn variants(item: ElementRef<'_>) -> Vec<ListedVariant> {
         .collect::<Vec<_>>();
     if rows.is_empty() {
         let pcode = item.value().id().and_then(|id| id.strip_prefix("productItem")).filter(|p| is_pcode(p));
-        return pcode
-            .map(|pcode| ListedVariant { pcode: pcode.to_owned(), tag: None, price: price(item) })
-            .into_iter()
-            .collect();
+        let price =
+            if item.select(selector!("p.price_sect")).next().is_some() { price(item) } else { top5_price(item) };
+        return pcode.map(|pcode| ListedVariant { pcode: pcode.to_owned(), tag: None, price }).into_iter().collect();
     }
     rows.into_iter().filter_map(variant).collect()
+}
+
+/// A one-pcode product whose only price list is a `div.prod_pricelist.prod_top5` of mall rows
+/// (`li > a > div` mall, `div > em` price): its list price is the first mall's (DANAWA.md
+/// "Newer evidence", list items).
+fn top5_price(item: ElementRef<'_>) -> Option<i64> {
+    let first = item.select(selector!("div.prod_pricelist.prod_top5 ul > li")).next()?;
+    let em = first.select(selector!("div > em")).next().or_else(|| first.select(selector!("em")).next())?;
+    parse_amount(&text_of(em)).filter(|p| *p > 0)
 }
 
 fn in_top5_list(li: ElementRef<'_>) -> bool {
@@ -201,7 +213,16 @@ fn variant(li: ElementRef<'_>) -> Option<ListedVariant> {
         .map(str::to_owned)
         .or_else(|| li.select(selector!("a[href]")).find_map(|a| a.value().attr("href").and_then(pcode_in_href)))?;
     let tag = li.select(selector!("p.memory_sect span.text")).next().map(text_of).and_then(non_empty);
+    let tag = tag.or_else(|| li.select(selector!("p.memory_sect")).next().and_then(bare_text));
     Some(ListedVariant { pcode, tag, price: price(li) })
+}
+
+/// The text nodes directly inside an element, without its child elements' text: the variant
+/// tag of 2021–23 list pages, a bare text node of `p.memory_sect` (DANAWA.md "Newer evidence",
+/// list items).
+fn bare_text(element: ElementRef<'_>) -> Option<String> {
+    let text: String = element.children().filter_map(|node| node.value().as_text().map(|t| t.to_string())).collect();
+    non_empty(super::collapse_whitespace(&text))
 }
 
 /// `p.price_sect a strong` as a number; `None` for the "no price now" texts and discontinued
@@ -389,6 +410,33 @@ mod tests {
         let bare = r#"<li class="prod_item" id="productItem42"><p class="prod_name"><a>B</a></p><p class="price_sect"><a><strong>3,000</strong></a></p></li>"#;
         let list = parse_list(&page(bare), 1, &no_rules()).expect("parses");
         assert_eq!(list.products[0].variants, [ListedVariant { pcode: "42".into(), tag: None, price: Some(3000) }]);
+    }
+
+    /// DANAWA.md "Newer evidence", list items: a one-pcode product whose only price list is a
+    /// `div.prod_pricelist.prod_top5` of mall rows takes the first mall's price (today's
+    /// crawler found no price), and a variant tag may be the bare text of `p.memory_sect`.
+    #[test]
+    fn top5_only_products_and_bare_text_tags() {
+        let top5 = r#"<li class="prod_item prod_layer" id="productItem77"><div class="prod_main_info">
+            <div class="prod_info"><p class="prod_name"><a name="productName">단일 상품</a></p></div>
+            <div class="prod_pricelist prod_top5"><ul>
+              <li><a href="//prod.danawa.com/info/?pcode=77"><div class="box__mall">쿠팡</div><div class="box__price"><em>12,340</em>원</div></a></li>
+              <li><a href="//prod.danawa.com/info/?pcode=77"><div class="box__mall">11번가</div><div class="box__price"><em>12,900</em>원</div></a></li>
+            </ul></div></div></li>"#;
+        let bare = r#"<li id="productInfoDetail_5"><p class="memory_sect"> 16GB <span class="memory_price_sect"></span><span class="rank_one">1위</span></p>
+            <p class="price_sect"><a href="?pcode=5"><strong>50,000</strong>원</a></p></li>"#;
+        let html = page(&(top5.to_owned() + &item("productItem5", "메모리", "2024.01", bare)));
+        let list = parse_list(&html, 1, &no_rules()).expect("parses");
+        assert_eq!(list.products[0].variants, [ListedVariant { pcode: "77".into(), tag: None, price: Some(12_340) }]);
+        assert_eq!(list.products[1].variants[0].tag.as_deref(), Some("16GB"));
+    }
+
+    #[test]
+    fn the_pager_tells_the_current_page() {
+        let pager = r#"<div class="num_nav_wrap"><div class="number_wrap"><a class="num ">1</a><a class="num now_on">2</a></div></div>"#;
+        let list = parse_list(&(page("") + pager), 2, &no_rules()).expect("parses");
+        assert_eq!(list.current_page, Some(2));
+        assert_eq!(parse_list(&page(""), 2, &no_rules()).expect("parses").current_page, None);
     }
 
     #[test]

@@ -40,6 +40,36 @@ pub fn find_value(text: &str, name: &str) -> Option<String> {
     read_value(&mut cursor)
 }
 
+/// The string chunks of a Next.js page's flight data (`self.__next_f.push([1,"…"])`), each
+/// with its JavaScript escapes decoded. A chunk cut off by the end of the text is kept as far
+/// as it goes.
+pub fn next_flight_strings(text: &str) -> Vec<String> {
+    const PUSH: &str = "self.__next_f.push(";
+    let mut chunks = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find(PUSH)) {
+        let mut cursor = Cursor { text, pos: from + found + PUSH.len() };
+        from = cursor.pos;
+        cursor.skip_spaces();
+        if cursor.bump() != Some('[') {
+            continue;
+        }
+        // The chunk type (`1` for strings), then a comma.
+        while cursor.peek().is_some_and(|c| c.is_ascii_digit() || c.is_whitespace()) {
+            cursor.bump();
+        }
+        if cursor.bump() != Some(',') {
+            continue;
+        }
+        cursor.skip_spaces();
+        if let Some(quote @ ('"' | '\'')) = cursor.peek() {
+            chunks.push(read_string(&mut cursor, quote));
+            from = cursor.pos;
+        }
+    }
+    chunks
+}
+
 /// A cursor just after `name =` (and its whitespace) for each occurrence of `name` followed by
 /// a plain assignment. Uses like `name.key` or `name == x` are passed over.
 fn assignments<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = Cursor<'a>> + 'a {

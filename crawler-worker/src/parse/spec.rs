@@ -58,15 +58,17 @@ pub fn parse_spec(html: &str) -> Result<SpecTable, ParseError> {
     Ok(SpecTable { details })
 }
 
-/// `th.tit` followed by `td.dsc`, in row order; a `th` without its `td` is dropped.
+/// Each `th` with the `td` after it, in row order, whether or not they carry the `tit` / `dsc`
+/// classes (some answers' rows have none; DANAWA.md "Newer evidence", spec table); a `th`
+/// without its `td` is dropped.
 fn pairs(cells: &[ElementRef<'_>]) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     let mut field: Option<String> = None;
     for cell in cells {
         let element = cell.value();
-        if element.name() == "th" && element.classes().any(|c| c == "tit") {
+        if element.name() == "th" {
             field = Some(text_of(*cell));
-        } else if element.name() == "td" && element.classes().any(|c| c == "dsc") {
+        } else if element.name() == "td" {
             if let Some(name) = field.take() {
                 pairs.push((name, text_of(*cell)));
             }
@@ -127,6 +129,15 @@ mod tests {
         assert!(!spec.contains_key(""));
         assert!(!spec.contains_key("인증번호"));
         assert_eq!(spec.len(), 5);
+    }
+
+    /// DANAWA.md "Newer evidence", spec table: rows whose cells carry no `tit`/`dsc` classes
+    /// read the same (today's crawler found no field in them).
+    #[test]
+    fn rows_without_classes_pair_each_th_with_the_next_td() {
+        let bare = TABLE.replace(" class=\"tit\"", "").replace(" class=\"dsc\"", "");
+        assert!(!bare.contains("tit") && !bare.contains("dsc"));
+        assert_eq!(parse_spec(&bare), parse_spec(TABLE));
     }
 
     #[test]

@@ -137,12 +137,8 @@ pub async fn crawl_once(pool: &Pool, keys: &Keys, behaviour: Crawl) -> bool {
 
 fn dead_step(keys: &Keys, id: &str, fields: std::collections::HashMap<String, redis::Value>) -> Step {
     let delivery = common::consumer::Delivery { id: id.to_owned(), fields, deliveries: 1 };
-    let failure = common::dead_letter::Failure {
-        reason: common::messages::DeadReason::MaxAttempts,
-        attempts: 5,
-        last_error: "HTTP 503 five times".into(),
-        page: None,
-    };
+    let failure =
+        common::dead_letter::Failure::new(common::messages::DeadReason::MaxAttempts, 5, "HTTP 503 five times".into());
     common::dead_letter::step(keys, &keys.jobs(), &delivery, failure)
 }
 
