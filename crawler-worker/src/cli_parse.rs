@@ -32,10 +32,14 @@ pub enum Kind {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ParseArgs {
     /// Which answer FILE holds.
-    #[arg(long, value_enum)]
-    pub kind: Kind,
+    #[arg(long, value_enum, required_unless_present = "dir")]
+    pub kind: Option<Kind>,
     /// The saved answer.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "dir")]
+    pub file: Option<PathBuf>,
+    /// A directory written by `crawler-worker capture`: every answer in it, by its manifest.
+    #[arg(long, conflicts_with_all = ["kind", "file"])]
+    pub dir: Option<PathBuf>,
     /// The config's category name: for `product`, also prints the item result assembled from
     /// the page alone (CPU code name, '분류'); for `list`, with `--config`, applies its rules.
     #[arg(long)]
@@ -54,10 +58,17 @@ pub struct ParseArgs {
 /// When the file or config cannot be read, or the answer does not parse (the error names the
 /// selector that found nothing).
 pub fn run(args: &ParseArgs) -> anyhow::Result<String> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    if let Some(dir) = &args.dir {
+        let reports = crate::capture::parse_dir(dir)?;
+        return Ok(format!("{}{}", crate::capture::render(&reports), to_json(&reports)?));
+    }
+    let (Some(kind), Some(file)) = (args.kind, &args.file) else {
+        anyhow::bail!("give --kind and FILE, or --dir");
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let html = String::from_utf8_lossy(&bytes);
-    let context = || format!("{} is not a {:?} answer", args.file.display(), args.kind);
-    match args.kind {
+    let context = || format!("{} is not a {:?} answer", file.display(), kind);
+    match kind {
         Kind::Bootstrap => to_json(&parse_bootstrap(&html).with_context(context)?),
         Kind::List => to_json(&parse_list(&html, args.page, &list_rules(args)?).with_context(context)?),
         Kind::Spec => to_json(&parse_spec(&html).with_context(context)?),

@@ -5,10 +5,10 @@
 //! `#totalProductCount` and the pager too. The body length against `Content-Length` or the
 //! chunked end is checked by the HTTP client while it reads (a short body is a body error).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The five answers the crawler reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AnswerKind {
     /// The category page (`/list/?cate=N`), legacy or Next.js template.

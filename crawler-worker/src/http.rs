@@ -139,6 +139,22 @@ impl Session {
 
     /// [`Session::send`], on a connection of its own (never reused) when `fresh`.
     pub async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
+        let exchange = self.exchange(request, fresh).await?;
+        let body = classify(exchange.status, exchange.retry_after, exchange.body)?;
+        complete::check(request.answer, &body).inspect_err(|_| {
+            let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
+            self.fetcher.metrics.incomplete.get_or_create(&labels).inc();
+        })?;
+        Ok(body)
+    }
+
+    /// Sends a request and reads the whole answer, whatever its status: what was sent and
+    /// what came back, unclassified (the capture command keeps all of it).
+    ///
+    /// # Errors
+    /// [`CrawlError::Network`] when no answer was read; [`CrawlError::Redis`] when the shared
+    /// budget cannot be asked.
+    pub async fn exchange(&mut self, request: &Request, fresh: bool) -> Result<Exchange, CrawlError> {
         self.wait_for_turn().await?;
         let fetcher = &self.fetcher;
         let route = &fetcher.routes[self.route];
@@ -147,9 +163,11 @@ impl Session {
             Method::Get => client.get(&request.url),
             Method::Post => client.post(&request.url).body(request.body()),
         };
+        let mut sent = vec![(reqwest::header::USER_AGENT.as_str().to_owned(), self.agent.to_owned())];
         builder = builder.header(reqwest::header::USER_AGENT, self.agent);
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
+            sent.push(((*name).to_owned(), value.clone()));
         }
         self.requests += 1;
         let started = Instant::now();
@@ -157,16 +175,11 @@ impl Session {
         let took = started.elapsed();
         self.http_time += took;
         fetcher.metrics.request_seconds.observe(took.as_secs_f64());
-        if let Ok((_, _, body)) = &result {
-            fetcher.metrics.bytes.inc_by(u64::try_from(body.len()).unwrap_or(0));
-        }
-        let (status, retry_after, body) = result?;
-        let body = classify(status, retry_after, body)?;
-        complete::check(request.answer, &body).inspect_err(|_| {
-            let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
-            fetcher.metrics.incomplete.get_or_create(&labels).inc();
-        })?;
-        Ok(body)
+        let mut exchange = result?;
+        fetcher.metrics.bytes.inc_by(u64::try_from(exchange.body.len()).unwrap_or(0));
+        exchange.sent_headers = sent;
+        exchange.took = took;
+        Ok(exchange)
     }
 
     /// The shared budget first, then the optional per-request delay.
@@ -182,15 +195,31 @@ impl Session {
     }
 }
 
-type Answer = (StatusCode, Option<Duration>, String);
+/// One request and its whole answer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    /// Received headers, in order (values as lossy text).
+    pub headers: Vec<(String, String)>,
+    /// Headers sent besides the client's own (User-Agent first).
+    pub sent_headers: Vec<(String, String)>,
+    pub body: String,
+    pub took: Duration,
+}
 
-async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Answer, CrawlError> {
+async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Exchange, CrawlError> {
     let response = builder.send().await.map_err(transient)?;
     let status = response.status();
     let retry_after =
         response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
     let body = response.text().await.map_err(transient)?;
-    Ok((status, retry_after, body))
+    Ok(Exchange { status, retry_after, headers, sent_headers: Vec::new(), body, took: Duration::ZERO })
 }
 
 /// A failed request or body read. A body shorter than its `Content-Length`, or a chunked body

@@ -1,6 +1,7 @@
 //! crawler-worker: fetches Danawa's list and product pages, parses them into the stream
 //! messages of `common`, and publishes the results.
 
+pub mod capture;
 pub mod cli_parse;
 pub mod complete;
 pub mod crawl;

@@ -2,6 +2,7 @@
 //! result (what an operator runs when Danawa changes its markup).
 
 use clap::{Parser, Subcommand};
+use crawler_worker::capture::{self, CaptureArgs};
 use crawler_worker::cli_parse::{self, ParseArgs};
 use crawler_worker::settings::CrawlerSettings;
 
@@ -16,8 +17,12 @@ struct Cli {
 enum Command {
     /// Consume list and item jobs until SIGTERM or SIGINT.
     Run(Box<CrawlerSettings>),
-    /// Parse a saved Danawa answer and print the typed result as JSON.
+    /// Parse a saved Danawa answer (or a captured directory) and print the typed result.
     Parse(ParseArgs),
+    /// Fetch a category page, list page 1 and one product's page, spec table and shop list
+    /// through the configured proxy; save each answer with its request and report what the
+    /// parsers found.
+    Capture(Box<CaptureArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,7 +32,17 @@ fn main() -> anyhow::Result<()> {
             println!("{}", cli_parse::run(&args)?);
             Ok(())
         }
+        Command::Capture(args) => run_capture(&args),
     }
+}
+
+#[tokio::main]
+async fn run_capture(args: &CaptureArgs) -> anyhow::Result<()> {
+    common::telemetry::init(common::settings::LogFormat::Text);
+    let reports = capture::capture(args).await?;
+    print!("{}", capture::render(&reports));
+    println!("answers and manifest in {}", args.out.display());
+    Ok(())
 }
 
 #[tokio::main]

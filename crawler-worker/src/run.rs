@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::crawl::Crawler;
 use crate::fetch::{RequestPolicy, Requester};
-use crate::http::{Fetcher, HttpSettings};
+use crate::http::Fetcher;
 use crate::metrics::CrawlerMetrics;
 use crate::proxy_check;
 use crate::rate_limit::RateLimiter;
@@ -33,13 +33,7 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
     let mut registry = Registry::default();
     let metrics = CrawlerMetrics::register(&mut registry, settings.concurrency);
     let rate = settings.global_rps.map(|rps| RateLimiter::new(pool.clone(), keys.rate_limit(), rps));
-    let http = HttpSettings {
-        proxies: settings.proxies(),
-        connect_timeout: settings.connect_timeout,
-        request_timeout: settings.request_timeout,
-        request_delay: settings.request_delay,
-    };
-    let fetcher = Fetcher::new(http, rate, metrics.clone()).context("HTTP client")?;
+    let fetcher = Fetcher::new(settings.http.client(), rate, metrics.clone()).context("HTTP client")?;
     let requester = Requester {
         fetcher,
         tor: tor_control(&settings),
@@ -50,7 +44,7 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
     let handler = Arc::new(CrawlHandler {
         pool: pool.clone(),
         keys: keys.clone(),
-        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.robots), requester),
+        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.http.robots), requester),
         max_deliveries: settings.worker.max_deliveries,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),

@@ -20,9 +20,8 @@ pub struct CrawlerSettings {
     #[arg(long, env = "EK_CONCURRENCY", default_value_t = 3)]
     pub concurrency: usize,
 
-    /// SOCKS5 proxies (socks5h://host:port for remote DNS), comma-separated, used in turn.
-    #[arg(long, env = "EK_PROXY", value_delimiter = ',')]
-    pub proxy: Vec<String>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 
     /// Tor control port (host:port): on a block the crawler asks Tor for a new circuit.
     #[arg(long, env = "EK_TOR_CONTROL")]
@@ -36,24 +35,9 @@ pub struct CrawlerSettings {
     #[arg(long, env = "EK_TOR_COOKIE_FILE")]
     pub tor_cookie_file: Option<PathBuf>,
 
-    /// What to do about robots.txt: obey, warn (default) or ignore.
-    #[arg(long, env = "EK_ROBOTS", value_enum, default_value_t = RobotsPolicy::Warn)]
-    pub robots: RobotsPolicy,
-
     /// Requests per second shared by every crawler replica (kept in Redis); unset: no budget.
     #[arg(long, env = "EK_GLOBAL_RPS")]
     pub global_rps: Option<f64>,
-
-    /// Extra pause before each request, with ±50% jitter; off by default.
-    #[arg(long, env = "EK_REQUEST_DELAY", value_parser = humantime::parse_duration)]
-    pub request_delay: Option<Duration>,
-
-    #[arg(long, env = "EK_CONNECT_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
-    pub connect_timeout: Duration,
-
-    /// Limit for one request, body included.
-    #[arg(long, env = "EK_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
-    pub request_timeout: Duration,
 
     /// Attempts of one request (a page, a spec table, a shop list) before its job goes to the
     /// dead-letter stream. A failed request is retried alone; what its job already fetched is
@@ -67,6 +51,46 @@ pub struct CrawlerSettings {
     pub retry_base: Duration,
 }
 
+/// How the crawler talks to the site, shared by `run` and `capture`.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// SOCKS5 proxies (socks5h://host:port for remote DNS), comma-separated, used in turn.
+    #[arg(long, env = "EK_PROXY", value_delimiter = ',')]
+    pub proxy: Vec<String>,
+
+    /// What to do about robots.txt: obey, warn (default) or ignore.
+    #[arg(long, env = "EK_ROBOTS", value_enum, default_value_t = RobotsPolicy::Warn)]
+    pub robots: RobotsPolicy,
+
+    /// Extra pause before each request, with ±50% jitter; off by default.
+    #[arg(long, env = "EK_REQUEST_DELAY", value_parser = humantime::parse_duration)]
+    pub request_delay: Option<Duration>,
+
+    #[arg(long, env = "EK_CONNECT_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub connect_timeout: Duration,
+
+    /// Limit for one request, body included.
+    #[arg(long, env = "EK_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
+}
+
+impl HttpArgs {
+    /// Proxies given, with empty items (an empty `EK_PROXY=`) left out.
+    pub fn proxies(&self) -> Vec<String> {
+        self.proxy.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+    }
+
+    /// The HTTP client's settings.
+    pub fn client(&self) -> crate::http::HttpSettings {
+        crate::http::HttpSettings {
+            proxies: self.proxies(),
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            request_delay: self.request_delay,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RobotsPolicy {
     Obey,
@@ -77,6 +101,6 @@ pub enum RobotsPolicy {
 impl CrawlerSettings {
     /// Proxies given, with empty items (an empty `EK_PROXY=`) left out.
     pub fn proxies(&self) -> Vec<String> {
-        self.proxy.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+        self.http.proxies()
     }
 }

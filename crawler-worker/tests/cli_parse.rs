@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crawler_worker::cli_parse::{run, Kind, ParseArgs};
 
 fn args(kind: Kind, file: PathBuf) -> ParseArgs {
-    ParseArgs { kind, file, category: None, config: None, page: 1 }
+    ParseArgs { kind: Some(kind), file: Some(file), dir: None, category: None, config: None, page: 1 }
 }
 
 fn temp_file(name: &str, text: &str) -> PathBuf {

@@ -86,7 +86,7 @@ async fn robots_obey_rejects_the_disallowed_ajax_endpoints() {
     enqueue(&pool, list_jobs(&config)).await;
     let stop = CancellationToken::new();
     let mut s = settings(&redis, "w", 1);
-    s.robots = RobotsPolicy::Obey;
+    s.http.robots = RobotsPolicy::Obey;
     let worker = tokio::spawn({
         let stop = stop.clone();
         async move { crawler_worker::run::run(s, stop).await.expect("runs") }

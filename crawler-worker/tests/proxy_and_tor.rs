@@ -47,7 +47,7 @@ async fn every_request_reaches_the_site_through_the_proxy() {
     enqueue(&pool, jobs).await;
 
     let mut proxied = settings(&redis, "w", 3);
-    proxied.proxy = vec![format!("socks5h://127.0.0.1:{port}")];
+    proxied.http.proxy = vec![format!("socks5h://127.0.0.1:{port}")];
     proxied.worker.environment = crawler_worker::settings::Environment::Production; // checks the handshake at start-up
     let stop = CancellationToken::new();
     let worker = tokio::spawn({
@@ -74,7 +74,7 @@ async fn production_mode_checks_the_proxy_handshake() {
     let mut settings = settings(&redis, "w", 1);
     settings.worker.environment = crawler_worker::settings::Environment::Production;
     // Redis speaks, but not SOCKS5: the start-up check must refuse it.
-    settings.proxy = vec![format!("socks5h://127.0.0.1:{}", redis.port())];
+    settings.http.proxy = vec![format!("socks5h://127.0.0.1:{}", redis.port())];
     let err = crawler_worker::run::run(settings, CancellationToken::new()).await.expect_err("not a proxy");
     assert!(err.to_string().contains("proxy check failed"), "{err}");
 }

@@ -7,7 +7,7 @@
 
 use common::parts::{Vendor, Vendors};
 use scraper::{ElementRef, Html, Selector};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{collapse_whitespace, non_empty, parse_amount, selector, text_of, ParseError};
 
@@ -33,7 +33,7 @@ const CONTAINERS: &str = "#OpenMarketMallListDiv, #AffiliateMallListDiv, #cardCa
 const CONTAINER_IDS: [&str; 4] = ["OpenMarketMallListDiv", "AffiliateMallListDiv", "cardCashMallList", "cashMallList"];
 
 /// A parsed shop list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShopList {
     pub vendors: Vendors,
@@ -42,7 +42,7 @@ pub struct ShopList {
     pub unknown_groups: Vec<UnknownGroup>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnknownGroup {
     /// The id of the nearest container with one (`?` when none has an id).

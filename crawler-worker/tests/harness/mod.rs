@@ -12,7 +12,7 @@ use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
 use common::queue::{self, counter, Add, Step};
 use common::secret::SecretUrl;
 use common::settings::{CommonSettings, LogFormat, WorkerSettings};
-use crawler_worker::settings::{CrawlerSettings, Environment, RobotsPolicy};
+use crawler_worker::settings::{CrawlerSettings, Environment, RobotsPolicy, HttpArgs};
 use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
 use deadpool_redis::redis::AsyncCommands;
 use test_harness::RedisServer;
@@ -59,16 +59,18 @@ pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> Craw
             shutdown_grace: Duration::from_secs(10),
         },
         concurrency,
-        proxy: Vec::new(),
+        http: HttpArgs {
+            proxy: Vec::new(),
+            robots: RobotsPolicy::Warn,
+            request_delay: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+        },
         tor_control: None,
         tor_password: None,
         tor_cookie_file: None,
-        robots: RobotsPolicy::Warn,
         global_rps: None,
-        request_delay: None,
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
-        max_attempts: 5,
+        max_attempts: 8,
         retry_base: Duration::from_millis(20),
     }
 }
