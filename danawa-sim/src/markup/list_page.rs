@@ -9,7 +9,9 @@ use crate::catalogue::Category;
 /// List size the Next.js template's `totalPages` is computed for (its default page size).
 pub const NEXT_PAGE_SIZE: usize = 30;
 
-/// The legacy page: the crawler reads the list request's codes from its script objects.
+/// The legacy page: the crawler reads the list request's codes from its script objects. Per
+/// DANAWA.md "Newer evidence" (category codes): `bDpgZoneCategory` sits in `oGlobalSetting`,
+/// while `sProductListApi` and `oCurrentCategoryCode` are `var`s of their own.
 pub fn legacy(category: &Category, total: usize) -> String {
     let d = category.def;
     let [p1, p2, p3, p4] = d.physics;
@@ -50,8 +52,10 @@ pub fn legacy(category: &Category, total: usize) -> String {
 		sListType: "LIST",
 		sSortMethod: "BEST",
 		nListCount: 30,
-		sProductListApi: "list"
+		bDpgZoneCategory: "N"
 	}};
+	var sProductListApi = "search";
+	var oCurrentCategoryCode = "{current}";
 	var oExpansionContent = {{
 		sPriceCompareListType: "A",
 		nPriceCompareListPackageType: "1",
@@ -75,6 +79,7 @@ pub fn legacy(category: &Category, total: usize) -> String {
         group = d.group,
         depth = d.depth,
         mapping = d.list_code + 100_000,
+        current = d.current_category_code(),
         total = super::comma(total as u64),
     );
     out
