@@ -15,7 +15,9 @@ pub const NEXT_PAGE_SIZE: usize = 30;
 pub fn legacy(category: &Category, total: usize) -> String {
     let d = category.def;
     let [p1, p2, p3, p4] = d.physics;
-    let mut out = String::with_capacity(6_000);
+    let mut search = String::with_capacity(4_000);
+    super::search_option::legacy(&mut search, d);
+    let mut out = String::with_capacity(10_000);
     let _ = write!(
         out,
         r##"<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml" xml:lang="ko" lang="ko">
@@ -31,7 +33,7 @@ pub fn legacy(category: &Category, total: usize) -> String {
 	<div id="danawa_container">
 		<div class="cate_head"><h2 class="cate_tit">{label}</h2></div>
 		<div class="product_list_wrap">
-			<div class="prod_list_tab"><ul class="tab_list"><li class="tab_item selected" data-sort-method="BEST"><a href="#">인기상품순</a></li><li class="tab_item" data-sort-method="NEW"><a href="#">신상품순</a></li><li class="tab_item" data-sort-method="MinPrice"><a href="#">낮은가격순</a></li></ul></div>
+{search}			<div class="prod_list_tab"><ul class="tab_list"><li class="tab_item selected" data-sort-method="BEST"><a href="#">인기상품순</a></li><li class="tab_item" data-sort-method="NEW"><a href="#">신상품순</a></li><li class="tab_item" data-sort-method="MinPrice"><a href="#">낮은가격순</a></li></ul></div>
 			<div class="prod_num"><strong class="num_c">{total}</strong>개 상품</div>
 			<div id="productListArea" class="product_list_area"><div class="main_prodlist main_prodlist_list"><p class="loading">상품 목록을 불러오는 중입니다.</p></div></div>
 		</div>
@@ -80,6 +82,7 @@ pub fn legacy(category: &Category, total: usize) -> String {
         depth = d.depth,
         mapping = d.list_code + 100_000,
         current = d.current_category_code(),
+        search = search,
         total = super::comma(total as u64),
     );
     out

@@ -66,6 +66,13 @@ pub fn js_field(page: &str, name: &str) -> Option<String> {
     Some(rest[..end].trim().trim_matches('"').to_owned())
 }
 
+/// The `value` of the checkbox `input#ID` on a category page (either template).
+pub fn checkbox_value(page_html: &str, id: &str) -> Option<String> {
+    let doc = Html::parse_document(page_html);
+    let input = doc.select(&sel(&format!("input[type=checkbox]#{id}"))).next()?;
+    input.value().attr("value").map(str::to_owned)
+}
+
 /// One list entry as the list fragment shows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -161,8 +168,17 @@ impl RefCrawler {
             ("depth".to_owned(), f("nListDepth")),
         ];
         match filter {
-            Some((FilterKind::Maker, v)) => form.push(("searchMaker[]".to_owned(), v.to_owned())),
-            Some((FilterKind::Attribute, v)) => form.push(("searchAttributeValue[]".to_owned(), v.to_owned())),
+            Some((FilterKind::Maker, v)) => {
+                assert!(checkbox_value(page_html, &format!("searchMakerRep{v}")).is_some(), "maker {v} offered");
+                form.push(("searchMaker[]".to_owned(), v.to_owned()));
+            }
+            Some((FilterKind::Attribute, v)) => {
+                // The config names the attribute id; the request needs the checkbox's full value.
+                let full = checkbox_value(page_html, &format!("searchAttributeValueRep{v}"))
+                    .unwrap_or_else(|| panic!("no checkbox for attribute {v}"));
+                form.push(("searchAttributeValueRep[]".to_owned(), full.clone()));
+                form.push(("searchAttributeValue[]".to_owned(), full));
+            }
             None => {}
         }
         form
