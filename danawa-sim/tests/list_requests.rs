@@ -56,12 +56,16 @@ async fn attribute_filters_count_only_with_the_full_checkbox_value() {
 }
 
 #[tokio::test]
-async fn the_category_page_offers_a_checkbox_per_maker_and_attribute_value() {
-    let sim = start(small(4, 20)).await;
+async fn both_templates_offer_a_checkbox_per_maker_and_attribute_value() {
+    let mut config = small(4, 20);
+    config.next_share = 1.0;
+    let sim = start(config).await;
     let crawler = RefCrawler::new(sim.origin());
+    let legacy_sim = start(small(4, 20)).await;
+    let legacy = RefCrawler::new(legacy_sim.origin());
     for category in &sim.state().catalogue.categories {
         let d = category.def;
-        {
+        for crawler in [&crawler, &legacy] {
             let page = crawler.get(&format!("/list/?cate={}", d.number)).await;
             for maker in d.makers {
                 let value = checkbox_value(&page, &format!("searchMakerRep{}", maker.code));
@@ -89,4 +93,5 @@ async fn the_category_page_offers_a_checkbox_per_maker_and_attribute_value() {
         assert_eq!(ids, distinct, "group ids differ within {}", d.name);
     }
     sim.shutdown().await;
+    legacy_sim.shutdown().await;
 }

@@ -144,8 +144,9 @@ fn category_page(state: &SimState, conn: &Connection, req: &SimRequest) -> Rende
         return not_found();
     };
     let total = category.products.len();
-    // Only `/list/?cate=` is A/B-routed; `/list/index.php` keeps the legacy page.
-    if conn.next_variant && req.path != "/list/index.php" {
+    // Both `/list/?cate=` and `/list/index.php?cate=` are A/B-routed, per connection (DANAWA.md
+    // "Newer evidence": the same URL serves the legacy or the Next.js template at random).
+    if conn.next_variant {
         return html(list_page::next_js(category, total));
     }
     html(list_page::legacy(category, total))
