@@ -42,14 +42,15 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 }
 
 /// (cate, listCategoryCode, categoryCode, filter field, filter values)
-fn listings() -> Vec<(u32, u32, u32, &'static str, Vec<u32>)> {
+fn listings() -> Vec<(u32, u32, u32, &'static str, Vec<String>)> {
     danawa_sim::catalogue::CATEGORIES
         .iter()
         .map(|d| {
             let (field, values) = if d.attr_groups.is_empty() {
-                ("searchMaker[]", d.makers.iter().map(|m| m.code).collect())
+                ("searchMaker[]", d.makers.iter().map(|m| m.code.to_string()).collect())
             } else {
-                ("searchAttributeValue[]", d.attr_groups[0].iter().map(|a| a.value).filter(|v| *v != 0).collect())
+                // The full checkbox values: a bare attribute id is ignored by the list endpoint.
+                ("searchAttributeValue[]", d.offered_attributes().map(|(_, _, value)| value).collect())
             };
             (d.number, d.list_code, d.category_code, field, values)
         })
@@ -90,7 +91,7 @@ async fn worker(
             ("listCount".to_owned(), "90".to_owned()),
         ];
         if rng.gen_bool(0.8) && !values.is_empty() {
-            form.push(((*field).to_owned(), values[rng.gen_range(0..values.len())].to_string()));
+            form.push(((*field).to_owned(), values[rng.gen_range(0..values.len())].clone()));
         }
         let sent = client
             .post(&url)

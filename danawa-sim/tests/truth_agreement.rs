@@ -82,9 +82,9 @@ async fn requests_without_category_fields_or_ajax_headers_get_an_empty_200() {
     let mut form = RefCrawler::list_form(&page, 1, None);
     form.retain(|(k, _)| k != "categoryCode");
     assert_eq!(crawler.post("/list/ajax/getProductList.ajax.php", &referer, &form).await, "");
-    // Codes read from the cate number instead of the page do not place the category.
+    // A categoryCode other than the page's (here the physics code) does not place the category.
     let mut wrong = RefCrawler::list_form(&page, 1, None);
-    wrong.iter_mut().filter(|(k, _)| k == "categoryCode").for_each(|(_, v)| *v = "747".into());
+    wrong.iter_mut().filter(|(k, _)| k == "categoryCode").for_each(|(_, v)| *v = "873".into());
     assert_eq!(crawler.post("/list/ajax/getProductList.ajax.php", &referer, &wrong).await, "");
     let bare = reqwest::Client::new()
         .post(format!("{}/list/ajax/getProductList.ajax.php", sim.origin()))
@@ -146,5 +146,39 @@ async fn list_only_categories_and_page_ranges_agree_too() {
         .await
         .unwrap();
     assert_eq!(served, serde_json::to_value(&truth).unwrap());
+    sim.shutdown().await;
+}
+
+/// DANAWA.md "Newer evidence", category codes: categoryCode equals listCategoryCode, the physics
+/// codes seen on the site, bDpgZoneCategory in oGlobalSetting, and sProductListApi and
+/// oCurrentCategoryCode as separate vars.
+#[tokio::test]
+async fn the_legacy_page_carries_the_newer_category_codes() {
+    let sim = start(small(3, 20)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let expected = [
+        (112747, "747", ["861", "873"]),
+        (112751, "751", ["861", "875"]),
+        (112752, "752", ["861", "874"]),
+        (112753, "753", ["861", "876"]),
+        (112760, "760", ["861", "32617"]),
+        (112763, "763", ["861", "877"]),
+        (112775, "775", ["861", "879"]),
+        (112777, "777", ["861", "880"]),
+        (11236855, "36855", ["862", "887"]),
+    ];
+    for (cate, list, [p1, p2]) in expected {
+        let page = crawler.get(&format!("/list/index.php?cate={cate}")).await;
+        let global = &page[page.find("var oGlobalSetting").expect("oGlobalSetting")..];
+        let global = &global[..global.find("};").expect("end of oGlobalSetting")];
+        let field = |name: &str| common::js_field(global, name);
+        assert_eq!(field("nListCategoryCode").as_deref(), Some(list), "{cate}");
+        assert_eq!(field("nCategoryCode").as_deref(), Some(list), "{cate}: categoryCode = listCategoryCode");
+        assert_eq!((field("sPhysicsCate1").unwrap(), field("sPhysicsCate2").unwrap()), (p1.into(), p2.into()));
+        assert_eq!(field("bDpgZoneCategory").as_deref(), Some("N"));
+        assert!(field("sProductListApi").is_none(), "sProductListApi is no longer inside oGlobalSetting");
+        assert!(page.contains("var sProductListApi = \"search\";"));
+        assert!(page.contains(&format!("var oCurrentCategoryCode = \"a:2:{{i:1;i:97;i:2;i:{list};}}\";")));
+    }
     sim.shutdown().await;
 }

@@ -33,6 +33,18 @@ pub struct Attr {
     pub weight: u32,
 }
 
+/// A group of attribute values (one block of the category page's search options). Its `id` is
+/// the GROUP part of the checkbox value `CATE|GROUP|ATTRIBUTE|OR` (DANAWA.md "Newer evidence":
+/// attribute filters need the full checkbox value).
+#[derive(Debug)]
+pub struct AttrGroup {
+    /// Four digits, distinct within a category.
+    pub id: u32,
+    /// The block's title on the category page.
+    pub name: &'static str,
+    pub values: &'static [Attr],
+}
+
 /// A built-in category.
 #[derive(Debug)]
 pub struct CategoryDef {
@@ -44,15 +56,54 @@ pub struct CategoryDef {
     pub depth: u32,
     /// `nListCategoryCode` / `listCategoryCode`.
     pub list_code: u32,
-    /// `nCategoryCode` / `categoryCode`: deliberately not the list code, as on the real site.
+    /// `nCategoryCode` / `categoryCode`. For PC parts it equals the list code (DANAWA.md "Newer
+    /// evidence": category codes); the crawler still reads it from the page.
     pub category_code: u32,
     /// `sPhysicsCate1..4`, also the product page's `nCategoryCode1..4`.
     pub physics: [u32; 4],
     pub makers: &'static [Maker],
     /// Attribute groups: a product takes one value (or none) from each group.
-    pub attr_groups: &'static [&'static [Attr]],
+    pub attr_groups: &'static [AttrGroup],
+    /// The `cate` the Next.js payload names when it differs from `number` (HDD: 11229614, with
+    /// `originCategory` = `number`); `/list/?cate=` serves the category under both.
+    pub next_cate: Option<u32>,
     /// Korean display name for breadcrumbs and titles.
     pub label: &'static str,
+}
+
+impl CategoryDef {
+    /// The `value` of attribute `attr`'s search-option checkbox, `CATE|GROUP|ATTRIBUTE|OR` (e.g.
+    /// `751|3611|2153|OR`): the only form the list endpoint filters by (DANAWA.md "Newer
+    /// evidence": attribute filters need the full checkbox value). `None` for an attribute this
+    /// category does not offer.
+    pub fn attribute_value(&self, attr: u32) -> Option<String> {
+        self.attr_groups
+            .iter()
+            .find(|group| group.values.iter().any(|a| a.value == attr && a.value != 0))
+            .map(|group| format!("{}|{}|{attr}|OR", self.list_code, group.id))
+    }
+
+    /// Every offered attribute value with its full checkbox value, in page order.
+    pub fn offered_attributes(&self) -> impl Iterator<Item = (&'static AttrGroup, &'static Attr, String)> + '_ {
+        self.attr_groups.iter().flat_map(move |group| {
+            group
+                .values
+                .iter()
+                .filter(|a| a.value != 0)
+                .map(move |a| (group, a, format!("{}|{}|{}|OR", self.list_code, group.id, a.value)))
+        })
+    }
+
+    /// Whether `/list/?cate=number` names this category (its own number or its Next.js code).
+    pub fn answers_to(&self, number: u32) -> bool {
+        self.number == number || self.next_cate == Some(number)
+    }
+
+    /// `oCurrentCategoryCode`: a PHP-serialised pair of UI codes, 97 then the list code (DANAWA.md
+    /// "Newer evidence": category codes).
+    pub fn current_category_code(&self) -> String {
+        format!("a:2:{{i:1;i:97;i:2;i:{};}}", self.list_code)
+    }
 }
 
 const fn m(code: u32, name: &'static str, spec_name: &'static str) -> Maker {
@@ -61,6 +112,10 @@ const fn m(code: u32, name: &'static str, spec_name: &'static str) -> Maker {
 
 const fn a(value: u32, name: &'static str, weight: u32) -> Attr {
     Attr { value, name, weight }
+}
+
+const fn g(id: u32, name: &'static str, values: &'static [Attr]) -> AttrGroup {
+    AttrGroup { id, name, values }
 }
 
 const CPU_MAKERS: &[Maker] = &[m(3156, "인텔", "인텔 (정품)"), m(3132, "AMD", "AMD (정품)")];
@@ -165,10 +220,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 747,
-        category_code: 873,
+        category_code: 747,
         physics: [861, 873, 0, 0],
         makers: CPU_MAKERS,
         attr_groups: &[],
+        next_cate: None,
         label: "CPU",
     },
     CategoryDef {
@@ -178,10 +234,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 751,
-        category_code: 875,
+        category_code: 751,
         physics: [861, 875, 0, 0],
         makers: BOARD_MAKERS,
-        attr_groups: &[&[a(2153, "인텔 CPU 전용", 55), a(2154, "AMD CPU 전용", 45)]],
+        attr_groups: &[g(3611, "CPU 종류", &[a(2153, "인텔 CPU 전용", 55), a(2154, "AMD CPU 전용", 45)])],
+        next_cate: None,
         label: "메인보드",
     },
     CategoryDef {
@@ -191,10 +248,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 752,
-        category_code: 874,
+        category_code: 752,
         physics: [861, 874, 0, 0],
         makers: MEMORY_MAKERS,
-        attr_groups: &[&[a(1223, "데스크탑 전용", 80), a(1224, "노트북 전용", 20)]],
+        attr_groups: &[g(1205, "사용 장치", &[a(1223, "데스크탑 전용", 80), a(1224, "노트북 전용", 20)])],
+        next_cate: None,
         label: "메모리",
     },
     CategoryDef {
@@ -204,10 +262,15 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 753,
-        category_code: 876,
+        category_code: 753,
         physics: [861, 876, 0, 0],
         makers: GRAPHICS_MAKERS,
-        attr_groups: &[&[a(3518, "NVIDIA 칩셋", 70), a(3517, "AMD 칩셋", 25), a(3519, "인텔 칩셋", 5)]],
+        attr_groups: &[g(
+            3516,
+            "칩셋 제조사",
+            &[a(3518, "NVIDIA 칩셋", 70), a(3517, "AMD 칩셋", 25), a(3519, "인텔 칩셋", 5)],
+        )],
+        next_cate: None,
         label: "그래픽카드",
     },
     CategoryDef {
@@ -217,10 +280,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 760,
-        category_code: 32617,
-        physics: [860, 32617, 0, 0],
+        category_code: 760,
+        physics: [861, 32617, 0, 0],
         makers: SSD_MAKERS,
-        attr_groups: &[&[a(636719, "데스크탑 전용", 85), a(636720, "노트북 전용", 15)]],
+        attr_groups: &[g(6367, "사용 장치", &[a(636719, "데스크탑 전용", 85), a(636720, "노트북 전용", 15)])],
+        next_cate: None,
         label: "SSD",
     },
     CategoryDef {
@@ -230,10 +294,12 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 763,
-        category_code: 880,
-        physics: [860, 880, 0, 0],
+        category_code: 763,
+        physics: [861, 877, 0, 0],
         makers: HDD_MAKERS,
-        attr_groups: &[&[a(4393, "데스크탑 전용", 85), a(4394, "노트북 전용", 15)]],
+        attr_groups: &[g(4391, "사용 장치", &[a(4393, "데스크탑 전용", 85), a(4394, "노트북 전용", 15)])],
+        // DANAWA.md "Newer evidence", category codes: the 2026 Next.js payload names HDD 11229614.
+        next_cate: Some(11229614),
         label: "HDD",
     },
     CategoryDef {
@@ -243,13 +309,24 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 775,
-        category_code: 882,
-        physics: [861, 882, 0, 0],
+        category_code: 775,
+        physics: [861, 879, 0, 0],
         makers: CASE_MAKERS,
         attr_groups: &[
-            &[a(5112, "ATX", 50), a(153734, "M-ATX", 25), a(131810, "RTX", 5), a(5115, "미니 ITX", 15), a(NONE, "", 5)],
-            &[a(5116, "튜닝 케이스", 30), a(NONE, "", 70)],
+            g(
+                5110,
+                "지원 보드",
+                &[
+                    a(5112, "ATX", 50),
+                    a(153734, "M-ATX", 25),
+                    a(131810, "RTX", 5),
+                    a(5115, "미니 ITX", 15),
+                    a(NONE, "", 5),
+                ],
+            ),
+            g(5117, "케이스 종류", &[a(5116, "튜닝 케이스", 30), a(NONE, "", 70)]),
         ],
+        next_cate: None,
         label: "케이스",
     },
     CategoryDef {
@@ -259,10 +336,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 777,
-        category_code: 883,
-        physics: [861, 883, 0, 0],
+        category_code: 777,
+        physics: [861, 880, 0, 0],
         makers: POWER_MAKERS,
-        attr_groups: &[&[a(5529, "ATX 파워", 80), a(5530, "M-ATX 파워", 12), a(NONE, "", 8)]],
+        attr_groups: &[g(5528, "파워 규격", &[a(5529, "ATX 파워", 80), a(5530, "M-ATX 파워", 12), a(NONE, "", 8)])],
+        next_cate: None,
         label: "파워",
     },
     CategoryDef {
@@ -272,10 +350,11 @@ pub static CATEGORIES: &[CategoryDef] = &[
         group: 11,
         depth: 2,
         list_code: 36855,
-        category_code: 36856,
-        physics: [861, 36856, 0, 0],
+        category_code: 36855,
+        physics: [862, 887, 0, 0],
         makers: COOLER_MAKERS,
-        attr_groups: &[&[a(4015, "CPU 쿨러", 60), a(4017, "시스템 쿨러", 35), a(NONE, "", 5)]],
+        attr_groups: &[g(4014, "쿨러 종류", &[a(4015, "CPU 쿨러", 60), a(4017, "시스템 쿨러", 35), a(NONE, "", 5)])],
+        next_cate: None,
         label: "쿨러/튜닝",
     },
 ];

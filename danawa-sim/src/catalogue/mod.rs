@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::rng::{salt, stream};
-pub use defaults::{CategoryDef, Kind, Maker, CATEGORIES};
+pub use defaults::{Attr, AttrGroup, CategoryDef, Kind, Maker, CATEGORIES};
 
 /// Size and seed of a catalogue. Same params, same catalogue, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,9 +197,9 @@ impl Catalogue {
         Some(VariantRef { category, product, variant, location })
     }
 
-    /// The category served under `cate=number`.
+    /// The category served under `cate=number` (its own number, or HDD's Next.js code).
     pub fn by_number(&self, number: u32) -> Option<&Category> {
-        self.categories.iter().find(|c| c.def.number == number)
+        self.categories.iter().find(|c| c.def.answers_to(number))
     }
 
     /// The category the list request's codes name.
@@ -253,9 +253,9 @@ fn pick_attrs<R: Rng>(def: &CategoryDef, rng: &mut R) -> (Vec<u32>, Option<&'sta
     let mut attrs = Vec::new();
     let mut first_name = None;
     for group in def.attr_groups {
-        let total: u32 = group.iter().map(|a| a.weight).sum();
+        let total: u32 = group.values.iter().map(|a| a.weight).sum();
         let mut roll = rng.gen_range(0..total.max(1));
-        for attr in group.iter() {
+        for attr in group.values {
             if roll < attr.weight {
                 if attr.value != 0 {
                     attrs.push(attr.value);

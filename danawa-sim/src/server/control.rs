@@ -80,10 +80,16 @@ fn truth(state: &SimState, body: Option<&[u8]>) -> Response<Body> {
 struct CategorySummary {
     name: &'static str,
     cate: u32,
+    /// The `cate` of the Next.js payload when it differs (HDD).
+    next_cate: Option<u32>,
     list_category_code: u32,
     category_code: u32,
     group: u32,
     depth: u32,
+    physics: [u32; 4],
+    /// The search-option checkbox values the list endpoint filters by.
+    attribute_values: Vec<String>,
+    makers: Vec<u32>,
     products: usize,
     pcodes: usize,
 }
@@ -96,10 +102,14 @@ fn summary(state: &SimState) -> serde_json::Value {
         .map(|c| CategorySummary {
             name: c.def.name,
             cate: c.def.number,
+            next_cate: c.def.next_cate,
             list_category_code: c.def.list_code,
             category_code: c.def.category_code,
             group: c.def.group,
             depth: c.def.depth,
+            physics: c.def.physics,
+            attribute_values: c.def.offered_attributes().map(|(_, _, value)| value).collect(),
+            makers: c.def.makers.iter().map(|m| m.code).collect(),
             products: c.products.len(),
             pcodes: c.products.iter().map(|p| p.variants.len()).sum(),
         })

@@ -88,15 +88,38 @@ impl Fields {
         self.get(key)?.trim().parse().ok()
     }
 
-    /// Every numeric value of `key[]` or `key`.
-    pub fn numbers(&self, key: &str) -> Vec<u32> {
-        let bracketed = format!("{key}[]");
+    /// Every value of `key[]` or `key`, comma lists split, trimmed.
+    pub fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
-            .filter(|(k, _)| k == key || *k == bracketed)
-            .flat_map(|(_, v)| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<u32>>())
-            .collect()
+            .filter(move |(k, _)| k == key || k.strip_suffix("[]") == Some(key))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     }
+
+    /// Every numeric value of `key[]` or `key`.
+    pub fn numbers(&self, key: &str) -> Vec<u32> {
+        self.values(key).filter_map(|n| n.parse().ok()).collect()
+    }
+}
+
+/// The attribute filters of a list request: each value of `searchAttributeValue[]` or of
+/// `searchAttributeValueRep[]` (Danawa's script sends both) that is exactly one of the category's
+/// checkbox values `CATE|GROUP|ID|OR`. Anything else, a bare id included, is ignored and the
+/// listing is the unfiltered one, as the site most likely does (DANAWA.md "Newer evidence":
+/// attribute filters need the full checkbox value).
+fn attribute_filters(category: &Category, form: &Fields) -> Vec<u32> {
+    let offered: Vec<(u32, String)> =
+        category.def.offered_attributes().map(|(_, attr, value)| (attr.value, value)).collect();
+    let mut attrs: Vec<u32> = form
+        .values("searchAttributeValue")
+        .chain(form.values("searchAttributeValueRep"))
+        .filter_map(|sent| offered.iter().find(|(_, value)| value == sent).map(|(id, _)| *id))
+        .collect();
+    attrs.sort_unstable();
+    attrs.dedup();
+    attrs
 }
 
 /// Renders the normal answer of `endpoint`. `repeat` serves another page of the same listing
@@ -121,8 +144,9 @@ fn category_page(state: &SimState, conn: &Connection, req: &SimRequest) -> Rende
         return not_found();
     };
     let total = category.products.len();
-    // Only `/list/?cate=` is A/B-routed; `/list/index.php` keeps the legacy page.
-    if conn.next_variant && req.path != "/list/index.php" {
+    // Both `/list/?cate=` and `/list/index.php?cate=` are A/B-routed, per connection (DANAWA.md
+    // "Newer evidence": the same URL serves the legacy or the Next.js template at random).
+    if conn.next_variant {
         return html(list_page::next_js(category, total));
     }
     html(list_page::legacy(category, total))
@@ -157,7 +181,7 @@ fn list_ajax(state: &SimState, req: &SimRequest, repeat: bool) -> Rendered {
     let Some(category) = list_category(state, &form) else { return empty() };
     // Danawa offers 30 (default) and 90 per page; anything else gets the default.
     let list_count = if form.number("listCount") == Some(90) { 90 } else { 30 };
-    let listing = state.listings.get(category, form.numbers("searchMaker"), form.numbers("searchAttributeValue"));
+    let listing = state.listings.get(category, form.numbers("searchMaker"), attribute_filters(category, &form));
     let last = listing.len().div_ceil(list_count).max(1);
     let asked = form.number("page").unwrap_or(1).max(1) as usize;
     let page = match (repeat, asked) {

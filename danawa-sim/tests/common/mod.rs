@@ -66,6 +66,75 @@ pub fn js_field(page: &str, name: &str) -> Option<String> {
     Some(rest[..end].trim().trim_matches('"').to_owned())
 }
 
+/// What the list request needs from a category page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    pub list_category_code: String,
+    pub category_code: String,
+    pub group: String,
+    pub depth: String,
+    pub physics: [String; 4],
+}
+
+/// The list request's codes from a legacy page (`oGlobalSetting`) or a Next.js page (the
+/// payload's `categoryContext`); `None` for anything else.
+pub fn bootstrap(page_html: &str) -> Option<Bootstrap> {
+    if page_html.contains("var oGlobalSetting") {
+        let f = |n: &str| js_field(page_html, n);
+        return Some(Bootstrap {
+            list_category_code: f("nListCategoryCode")?,
+            category_code: f("nCategoryCode")?,
+            group: f("nListGroup")?,
+            depth: f("nListDepth")?,
+            physics: [f("sPhysicsCate1")?, f("sPhysicsCate2")?, f("sPhysicsCate3")?, f("sPhysicsCate4")?],
+        });
+    }
+    let payload = next_payload(page_html)?;
+    let context = &payload["categoryContext"];
+    let f = |n: &str| context[n].as_str().map(str::to_owned);
+    Some(Bootstrap {
+        list_category_code: f("listCategoryCode")?,
+        category_code: f("categoryCode")?,
+        group: f("group")?,
+        depth: f("depth")?,
+        physics: [f("physicsCate1")?, f("physicsCate2")?, f("physicsCate3")?, f("physicsCate4")?],
+    })
+}
+
+/// The decoded strings of every `self.__next_f.push([1,"…"])` chunk of a Next.js page.
+pub fn next_chunks(page_html: &str) -> Vec<String> {
+    const OPEN: &str = "self.__next_f.push(";
+    let mut out = Vec::new();
+    let mut rest = page_html;
+    while let Some(at) = rest.find(OPEN) {
+        rest = &rest[at + OPEN.len()..];
+        let Some(end) = rest.find(")</script>") else { break };
+        // The argument is a JSON array: the JS string literal is also a JSON string.
+        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&rest[..end]) {
+            if let Some(text) = items.get(1).and_then(|v| v.as_str()) {
+                out.push(text.to_owned());
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The payload object holding `categoryContext` (with `totalCount` and `totalPages`).
+pub fn next_payload(page_html: &str) -> Option<serde_json::Value> {
+    next_chunks(page_html).iter().find_map(|chunk| {
+        let at = chunk.find("{\"categoryContext\"")?;
+        serde_json::Deserializer::from_str(&chunk[at..]).into_iter::<serde_json::Value>().next()?.ok()
+    })
+}
+
+/// The `value` of the checkbox `input#ID` on a category page (either template).
+pub fn checkbox_value(page_html: &str, id: &str) -> Option<String> {
+    let doc = Html::parse_document(page_html);
+    let input = doc.select(&sel(&format!("input[type=checkbox]#{id}"))).next()?;
+    input.value().attr("value").map(str::to_owned)
+}
+
 /// One list entry as the list fragment shows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -144,25 +213,34 @@ impl RefCrawler {
         self.client.get(format!("{}{path}", self.origin)).send().await.expect("get").text().await.expect("body")
     }
 
-    /// The list form of DANAWA.md §2 (minimal set plus the filter).
+    /// The list form of DANAWA.md §2 (minimal set plus the filter), from either template.
     pub fn list_form(page_html: &str, page: u32, filter: Option<(&FilterKind, &str)>) -> Vec<(String, String)> {
-        let f = |n: &str| js_field(page_html, n).expect(n);
+        let b = bootstrap(page_html).expect("a category page with its codes");
         let mut form = vec![
-            ("btnAllOptUse".to_owned(), "false".to_owned()),
+            ("btnAllOptUse".to_owned(), filter.is_some().to_string()),
             ("page".to_owned(), page.to_string()),
-            ("listCategoryCode".to_owned(), f("nListCategoryCode")),
-            ("categoryCode".to_owned(), f("nCategoryCode")),
-            ("physicsCate1".to_owned(), f("sPhysicsCate1")),
-            ("physicsCate2".to_owned(), f("sPhysicsCate2")),
+            ("listCategoryCode".to_owned(), b.list_category_code),
+            ("categoryCode".to_owned(), b.category_code),
+            ("physicsCate1".to_owned(), b.physics[0].clone()),
+            ("physicsCate2".to_owned(), b.physics[1].clone()),
             ("viewMethod".to_owned(), "LIST".to_owned()),
             ("sortMethod".to_owned(), "BEST".to_owned()),
             ("listCount".to_owned(), "90".to_owned()),
-            ("group".to_owned(), f("nListGroup")),
-            ("depth".to_owned(), f("nListDepth")),
+            ("group".to_owned(), b.group),
+            ("depth".to_owned(), b.depth),
         ];
         match filter {
-            Some((FilterKind::Maker, v)) => form.push(("searchMaker[]".to_owned(), v.to_owned())),
-            Some((FilterKind::Attribute, v)) => form.push(("searchAttributeValue[]".to_owned(), v.to_owned())),
+            Some((FilterKind::Maker, v)) => {
+                assert!(checkbox_value(page_html, &format!("searchMakerRep{v}")).is_some(), "maker {v} offered");
+                form.push(("searchMaker[]".to_owned(), v.to_owned()));
+            }
+            Some((FilterKind::Attribute, v)) => {
+                // The config names the attribute id; the request needs the checkbox's full value.
+                let full = checkbox_value(page_html, &format!("searchAttributeValueRep{v}"))
+                    .unwrap_or_else(|| panic!("no checkbox for attribute {v}"));
+                form.push(("searchAttributeValueRep[]".to_owned(), full.clone()));
+                form.push(("searchAttributeValue[]".to_owned(), full));
+            }
             None => {}
         }
         form
@@ -174,7 +252,7 @@ impl RefCrawler {
         for category in &config.categories {
             let referer = format!("{}/list/index.php?cate={}", self.origin, category.number);
             let page_html = self.get(&format!("/list/index.php?cate={}", category.number)).await;
-            if js_field(&page_html, "nListCategoryCode").is_none() {
+            if bootstrap(&page_html).is_none() {
                 continue;
             }
             for filter in category.listings() {
