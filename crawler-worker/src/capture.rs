@@ -391,6 +391,24 @@ impl Capture {
     }
 }
 
+/// What is wrong with a captured directory's answers, one line each: not HTTP 200, not whole,
+/// not parsed. Empty for answers the crawler would turn into results.
+pub fn problems(reports: &[AnswerReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in reports {
+        if r.status != 200 {
+            out.push(format!("{}: HTTP {}", r.file, r.status));
+        }
+        if let Some(incomplete) = &r.incomplete {
+            out.push(format!("{}: {incomplete}", r.file));
+        }
+        if r.parsed.is_null() {
+            out.push(format!("{}: {}", r.file, r.found));
+        }
+    }
+    out
+}
+
 /// The report as the command prints it: one block per answer.
 pub fn render(reports: &[AnswerReport]) -> String {
     let mut out = String::new();
