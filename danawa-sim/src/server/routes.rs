@@ -128,6 +128,11 @@ async fn crawler_facing(
         truncation: None,
         form: None,
     };
+    // The list form, so a crawler test can check which fields it sent (DANAWA.md "Newer
+    // evidence": the 2026 list form).
+    if endpoint == Endpoint::ListAjax {
+        log.form = Some(site::Fields::parse(&req.body).into_pairs());
+    }
     if fault == Some(Fault::Reset) {
         conn.arm_reset();
         finish(state, log, started);
