@@ -7,6 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use danawa_sim::catalogue::shops::shop_lists;
 use danawa_sim::catalogue::specs::spec_table;
 use danawa_sim::markup::list_fragment::{render, ListPage};
+use danawa_sim::markup::shapes::Shapes;
 use danawa_sim::markup::{mall_list, product_page, spec_table as spec_markup};
 use danawa_sim::{Catalogue, CatalogueParams};
 
@@ -19,7 +20,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("listing filter over 11k products", |b| b.iter(|| category.listing(&[], &[4015])));
     c.bench_function("list fragment, 90 entries", |b| {
         b.iter(|| {
-            render(&ListPage { category, entries: &listing[900..990], page: 11, list_count: 90, total: listing.len() })
+            render(&ListPage {
+                catalogue: &catalogue,
+                shapes: Shapes::new(catalogue.params.seed, 0.5),
+                category,
+                entries: &listing[900..990],
+                page: 11,
+                list_count: 90,
+                total: listing.len(),
+            })
         })
     });
     let pcode = catalogue.pcodes().nth(1234).unwrap_or(0);

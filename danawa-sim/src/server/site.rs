@@ -220,6 +220,8 @@ fn list_ajax(state: &SimState, req: &SimRequest, repeat: bool) -> Rendered {
     let from = ((page - 1) * list_count).min(listing.len());
     let to = (from + list_count).min(listing.len());
     html(list_fragment::render(&ListPage {
+        catalogue: &state.catalogue,
+        shapes: state.shapes(),
         category,
         entries: &listing[from..to],
         page,

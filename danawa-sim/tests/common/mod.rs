@@ -159,18 +159,44 @@ pub fn parse_fragment(html: &str) -> (usize, Vec<Entry>) {
         .map(|li| Entry {
             name: li.select(&sel("p.prod_name a[name=productName]")).next().map(text).unwrap_or_default(),
             date: li.select(&sel("dl.meta_item.mt_date dd")).next().and_then(|d| RegistrationDate::parse(&text(d))),
-            variants: li
-                .select(&sel("div.prod_pricelist:not(.prod_top5) ul > li[id^=productInfoDetail_]"))
-                .map(|v| {
-                    let pcode = v.value().id().unwrap_or("").trim_start_matches("productInfoDetail_").to_owned();
-                    let tag = v.select(&sel("p.memory_sect span.text")).next().map(text);
-                    let price = v.select(&sel("p.price_sect a strong")).next().map(text).unwrap_or_default();
-                    (pcode, tag, digits(&price).is_some())
-                })
-                .collect(),
+            variants: entry_variants(li),
         })
         .collect();
     (total, entries)
+}
+
+/// The variants of an entry: the `li#productInfoDetail_…` of its price list or, when its only
+/// price list is a `div.prod_pricelist.prod_top5`, the one pcode of that list's mall rows
+/// (DANAWA.md "Newer evidence": list items).
+fn entry_variants(li: ElementRef<'_>) -> Vec<(String, Option<String>, bool)> {
+    if li.select(&sel("div.prod_pricelist:not(.prod_top5)")).next().is_none() {
+        let Some(first) = li.select(&sel("div.prod_pricelist.prod_top5 ul > li > a")).next() else {
+            return Vec::new();
+        };
+        let href = first.value().attr("href").unwrap_or("");
+        let query = href.split_once('?').map_or("", |(_, q)| q);
+        let pcode = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "pcode")
+            .map(|(_, v)| v.into_owned())
+            .expect("pcode in the mall row link");
+        let price = first.select(&sel("div > em")).next().map(text).unwrap_or_default();
+        return vec![(pcode, None, digits(&price).is_some())];
+    }
+    li.select(&sel("div.prod_pricelist:not(.prod_top5) ul > li[id^=productInfoDetail_]"))
+        .map(|v| {
+            let pcode = v.value().id().unwrap_or("").trim_start_matches("productInfoDetail_").to_owned();
+            let tag = v.select(&sel("p.memory_sect")).next().and_then(|memory| {
+                memory.select(&sel("span.text")).next().map(text).or_else(|| {
+                    // The 2021–23 shape: the tag is the bare text node.
+                    let bare: String =
+                        memory.children().filter_map(|n| n.value().as_text().map(|t| t.to_string())).collect();
+                    Some(bare.trim().to_owned()).filter(|t| !t.is_empty())
+                })
+            });
+            let price = v.select(&sel("p.price_sect a strong")).next().map(text).unwrap_or_default();
+            (pcode, tag, digits(&price).is_some())
+        })
+        .collect()
 }
 
 /// A reference crawl of the whole config against a running sim.
