@@ -99,3 +99,31 @@ async fn a_one_pcode_top5_entry_lists_malls_and_its_first_price_is_the_list_pric
     assert!(entries.iter().all(|e| !e.variants.is_empty()));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn spec_tables_come_with_and_without_cell_classes() {
+    let sim = start(small(8, 60)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let referer = format!("{}/info/", sim.origin());
+    let (mut classed, mut classless) = (0, 0);
+    let pcodes: Vec<u32> = sim.state().catalogue.pcodes().step_by(7).take(60).collect();
+    for pcode in pcodes {
+        let form = vec![("pcode".to_owned(), pcode.to_string())];
+        let html = crawler.post("/info/ajax/getProductDescription.ajax.php", &referer, &form).await;
+        if html.is_empty() {
+            continue; // discontinued
+        }
+        let doc = Html::parse_fragment(&html);
+        let ths = doc.select(&sel("table.spec_tbl th")).count();
+        let tits = doc.select(&sel("table.spec_tbl th.tit")).count();
+        let dscs = doc.select(&sel("table.spec_tbl td.dsc")).count();
+        match (tits, dscs) {
+            (0, 0) => classless += 1,
+            (t, _) if t == ths => classed += 1,
+            other => panic!("mixed classes {other:?} in pcode {pcode}"),
+        }
+        assert!(!common::parse_spec(&html).is_empty(), "pcode {pcode}");
+    }
+    assert!(classed > 10 && classless > 10, "{classed} with classes, {classless} without");
+    sim.shutdown().await;
+}

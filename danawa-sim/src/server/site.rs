@@ -255,7 +255,8 @@ fn ajax_variant<'a>(state: &'a SimState, req: &SimRequest) -> Option<crate::cata
 fn spec_ajax(state: &SimState, req: &SimRequest) -> Rendered {
     let Some(v) = ajax_variant(state, req) else { return empty() };
     let title = v.product.title(usize::from(v.location.variant));
-    html(spec_markup::render(&title, &spec_table(state.catalogue.params.seed, &v)))
+    let classless = state.shapes().classless_spec(v.variant.pcode);
+    html(spec_markup::render(&title, &spec_table(state.catalogue.params.seed, &v), classless))
 }
 
 fn mall_ajax(state: &SimState, req: &SimRequest) -> Rendered {

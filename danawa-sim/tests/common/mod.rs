@@ -403,16 +403,18 @@ pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
     let mut out = BTreeMap::new();
     let mut section = String::new();
     for row in doc.select(&sel("table.spec_tbl tr")) {
-        let ths: Vec<ElementRef<'_>> = row.select(&sel("th")).collect();
-        let tds: Vec<ElementRef<'_>> = row.select(&sel("td.dsc")).collect();
-        if ths.len() == 1 && tds.is_empty() {
-            section = text(ths[0]);
+        let cells: Vec<ElementRef<'_>> =
+            row.children().filter_map(ElementRef::wrap).filter(|e| matches!(e.value().name(), "th" | "td")).collect();
+        if cells.len() == 1 && cells[0].value().name() == "th" {
+            section = text(cells[0]);
             if section == "인증" {
                 break;
             }
             continue;
         }
-        for (th, td) in row.select(&sel("th.tit")).zip(tds) {
+        // Each th with the td right after it, with or without the tit/dsc classes.
+        let pairs = cells.windows(2).filter(|w| w[0].value().name() == "th" && w[1].value().name() == "td");
+        for (th, td) in pairs.map(|w| (w[0], w[1])) {
             let field = text(th);
             if field.is_empty() {
                 continue;
