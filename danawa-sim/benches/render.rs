@@ -36,7 +36,10 @@ fn benches(c: &mut Criterion) {
     let seed = catalogue.params.seed;
     c.bench_function("product page", |b| b.iter(|| product_page::render(seed, &v, &shop_lists(seed, &v))));
     c.bench_function("spec table", |b| b.iter(|| spec_markup::render("title", &spec_table(seed, &v), false)));
-    c.bench_function("shop lists", |b| b.iter(|| mall_list::render(&v, &shop_lists(seed, &v))));
+    c.bench_function("shop lists", |b| b.iter(|| mall_list::render_classic(&v, &shop_lists(seed, &v))));
+    c.bench_function("shop lists, #defaultMallList", |b| {
+        b.iter(|| mall_list::render_default(seed, &v, &shop_lists(seed, &v), &[]))
+    });
 }
 
 criterion_group! {

@@ -127,3 +127,75 @@ async fn spec_tables_come_with_and_without_cell_classes() {
     assert!(classed > 10 && classless > 10, "{classed} with classes, {classless} without");
     sim.shutdown().await;
 }
+
+/// Both shop-list shapes parse to the truth's vendors; the new shape has the 2025–26 selectors,
+/// card rows show a higher plain price, `유/무료` rows are stored with a null shipping cost, and
+/// some answers carry group containers outside the four known lists, priced no lower than the
+/// variant's lowest price and absent from the truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_lists_in_both_shapes_give_the_truth_vendors() {
+    let sim = start(small(8, 60)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let config = danawa_sim::default_config().unwrap();
+    let truth = danawa_sim::ground_truth(&sim.state().catalogue, &config);
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for part in truth.iter().filter(|p| !p.vendors.open_market.is_empty()) {
+        let referer = format!("{}/info/?pcode={}", sim.origin(), part.pcode);
+        let form = vec![("pcode".to_owned(), part.pcode.clone())];
+        let html = crawler.post("/info/ajax/getAllPriceCompareMallList.ajax.php", &referer, &form).await;
+        assert_eq!(
+            serde_json::to_value(common::parse_malls(&html)).unwrap(),
+            serde_json::to_value(&part.vendors).unwrap(),
+            "pcode {}",
+            part.pcode
+        );
+        let all: Vec<_> = [&part.vendors.open_market, &part.vendors.mall, &part.vendors.credit, &part.vendors.cash]
+            .into_iter()
+            .flatten()
+            .collect();
+        let lowest = all.iter().map(|v| v.price).min().unwrap();
+        if all.iter().any(|v| v.shipping_cost.is_none()) {
+            *seen.entry("conditional shipping").or_insert(0) += 1;
+            assert!(html.contains("유/무료"));
+        }
+        let doc = Html::parse_fragment(&html);
+        if html.starts_with("<div class=\"diff_wrap\">") {
+            *seen.entry("classic").or_insert(0) += 1;
+            assert!(common::unknown_groups(&html).is_empty());
+            continue;
+        }
+        *seen.entry("defaultMallList").or_insert(0) += 1;
+        assert!(html.starts_with("<div id=\"defaultMallList\""));
+        let rows = doc.select(&sel("#defaultMallList div.diff_item[data-linkProduct] > div.diff_box")).count();
+        assert!(rows >= all.len());
+        for item in doc.select(&sel("div.diff_item")) {
+            let mall = sel(".d_mall a.priceCompareBuyLink img[alt], .d_mall a.priceCompareBuyLink span.txt_logo");
+            assert_eq!(item.select(&mall).count(), 1);
+            assert!(item.select(&sel(".d_buy > a.priceCompareBuyLink")).next().is_some());
+            let ship = item.select(&sel(".d_dsc .prc_line span.ship")).next().map(text).unwrap();
+            assert!(["(무료배송)", "유/무료"].contains(&ship.as_str()) || ship.starts_with("(배송비 "), "{ship}");
+            let plain = item.select(&sel(".d_dsc .prc_line span.price.lowest em.prc_c")).next().map(text);
+            if let Some(card) = item.select(&sel(".card_line .card_prc em")).next().map(text) {
+                *seen.entry("card row").or_insert(0) += 1;
+                let n = |s: &str| s.replace(',', "").parse::<i64>().unwrap();
+                assert!(n(&plain.unwrap()) > n(&card), "the card price is the lower one");
+                assert!(item.select(&sel(".card_line span.txt")).next().is_some());
+            }
+        }
+        for id in common::unknown_groups(&html) {
+            *seen.entry("unknown group").or_insert(0) += 1;
+            assert!(["OverseasShoppingMallListDiv", "GeneralAffiliateMallListDiv"].contains(&id.as_str()));
+            let prices: Vec<i64> = doc
+                .select(&sel(&format!("#{id} div.diff_item .prc_line em.prc_c")))
+                .map(|e| text(e).replace(',', "").parse().unwrap())
+                .collect();
+            assert!(!prices.is_empty() && prices.iter().all(|&p| p >= lowest), "{id}: {prices:?} vs {lowest}");
+        }
+    }
+    eprintln!("{seen:?}");
+    for kind in ["classic", "defaultMallList", "conditional shipping", "card row", "unknown group"] {
+        assert!(seen.get(kind).is_some_and(|n| *n > 0), "no {kind} in {seen:?}");
+    }
+    assert!(truth.iter().flat_map(|p| &p.vendors.open_market).any(|v| v.shipping_cost.is_none()));
+    sim.shutdown().await;
+}

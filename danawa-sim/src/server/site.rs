@@ -261,5 +261,6 @@ fn spec_ajax(state: &SimState, req: &SimRequest) -> Rendered {
 
 fn mall_ajax(state: &SimState, req: &SimRequest) -> Rendered {
     let Some(v) = ajax_variant(state, req) else { return empty() };
-    html(mall_list::render(&v, &shop_lists(state.catalogue.params.seed, &v)))
+    let seed = state.catalogue.params.seed;
+    html(mall_list::render(seed, state.shapes(), &v, &shop_lists(seed, &v)))
 }

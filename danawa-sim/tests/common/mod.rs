@@ -433,15 +433,45 @@ pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
     out
 }
 
-/// Parses the four shop lists.
+/// The ids of the shop lists the reference crawler stores.
+pub const KNOWN_LISTS: [&str; 4] =
+    ["OpenMarketMallListDiv", "AffiliateMallListDiv", "cardCashMallList", "cashMallList"];
+
+/// The group containers of a `#defaultMallList` answer that are not one of the four known lists.
+pub fn unknown_groups(html: &str) -> Vec<String> {
+    let doc = Html::parse_fragment(html);
+    doc.select(&sel("#defaultMallList > div[id]"))
+        .filter_map(|g| g.value().id().map(str::to_owned))
+        .filter(|id| !KNOWN_LISTS.contains(&id.as_str()))
+        .collect()
+}
+
+/// A shipping text (`무료배송`, `(무료배송)`, `배송비 3,000원`, `(배송비 3,000원)`, `유/무료`) as
+/// the stored cost; `유/무료` (it depends) is `None`, never free.
+pub fn shipping_cost(text: &str) -> Option<i64> {
+    let inner = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    if inner == "유/무료" {
+        return None;
+    }
+    if inner == "무료배송" {
+        return Some(0);
+    }
+    digits(inner.trim_start_matches("배송비").trim())
+}
+
+/// Parses the four shop lists of either shape (`div.diff_wrap` or `#defaultMallList`); other
+/// group containers are left out.
 pub fn parse_malls(html: &str) -> Vendors {
     let doc = Html::parse_fragment(html);
     let list = |id: &str, coded: bool| -> Vec<Vendor> {
         doc.select(&sel(&format!("#{id} div.diff_item")))
             .filter_map(|item| {
+                // Where a card price is shown it is the stored price (DANAWA.md "Card prices").
                 let card_line = item.select(&sel(".d_dsc .card_line")).next();
                 let price_el = match card_line {
-                    Some(line) => line.select(&sel("em.prc_c")).next(),
+                    Some(line) => {
+                        line.select(&sel(".card_prc em")).next().or_else(|| line.select(&sel("em.prc_c")).next())
+                    }
                     None => item.select(&sel(".d_dsc .prc_line em.prc_c")).next(),
                 }?;
                 let price = digits(&text(price_el))?;
@@ -454,18 +484,13 @@ pub fn parse_malls(html: &str) -> Vendors {
                 let link = item.value().attr("data-linkproduct").unwrap_or("");
                 let code = link.split('_').next().unwrap_or("").to_owned();
                 let ship = item.select(&sel(".ship")).next().map(text).unwrap_or_default();
-                let shipping = if ship.contains("무료") {
-                    0
-                } else {
-                    digits(ship.trim_start_matches("배송비").trim()).unwrap_or(0)
-                };
                 let url = item.select(&sel(".d_buy a")).next()?.value().attr("href")?.to_owned();
                 Some(Vendor {
                     vendor_name: name,
                     vendor_code: (coded || npay).then_some(code),
                     vendor_url: url,
                     price,
-                    shipping_cost: Some(shipping),
+                    shipping_cost: shipping_cost(&ship),
                     card: card_line.and_then(|l| l.select(&sel(".txt")).next().map(text)),
                 })
             })
