@@ -79,7 +79,8 @@ struct ServeArgs {
     faults: FaultArgs,
 }
 
-/// Faults; all rates are per-request probabilities and must add up to at most 1.
+/// Faults; all rates are per-request probabilities and must add up to at most 1 (the throttle
+/// is separate).
 #[derive(Args)]
 struct FaultArgs {
     /// Seed of the fault draws.
@@ -127,6 +128,9 @@ struct FaultArgs {
     /// Rate of connection resets (RST instead of an answer).
     #[arg(long, env = "SIM_RESET", default_value_t = 0.0)]
     reset: f64,
+    /// Throttle BURST:WINDOW_MS:PENALTY_MS: a peer IP sending more than BURST requests within WINDOW_MS gets empty 200 answers (list requests: the previous page) for PENALTY_MS. Off unless set.
+    #[arg(long, env = "SIM_THROTTLE")]
+    throttle: Option<danawa_sim::faults::Throttle>,
 }
 
 impl FaultArgs {
@@ -146,6 +150,7 @@ impl FaultArgs {
             slow_body: self.slow_body,
             slow_body_bytes_per_sec: self.slow_body_bps,
             reset: self.reset,
+            throttle: self.throttle,
         }
     }
 }

@@ -252,3 +252,33 @@ async fn truncated_answers_are_cut_at_random_points() {
     assert!(seen_short, "a short body seen on the wire");
     sim.shutdown().await;
 }
+
+/// The 2026 throttling report: more than BURST requests within the window, then empty answers
+/// (the previous list page for list requests) until the penalty is over.
+#[tokio::test]
+async fn a_burst_over_the_throttle_gets_empty_answers_then_recovers() {
+    let sim = start(small(1, 200)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112747").await;
+    let referer = format!("{}/list/?cate=112747", sim.origin());
+    let url = "/list/ajax/getProductList.ajax.php";
+    let page1 = crawler.post(url, &referer, &RefCrawler::list_form(&page, 1, None)).await;
+    let page2 = crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await;
+    let throttle = danawa_sim::faults::Throttle { burst: 4, window_ms: 60_000, penalty_ms: 400 };
+    sim.state().set_faults(FaultConfig { throttle: Some(throttle), ..FaultConfig::default() }).unwrap();
+    let product = format!("/info/?pcode={}", sim.state().catalogue.pcodes().next().unwrap());
+    for _ in 0..4 {
+        assert!(!crawler.get(&product).await.is_empty(), "within the burst");
+    }
+    assert_eq!(crawler.get(&product).await, "", "the fifth request is throttled");
+    assert_eq!(crawler.get("/list/?cate=112747").await, "");
+    let again = crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await;
+    assert_eq!(again, page1, "a throttled list request gets the previous page");
+    assert_ne!(again, page2);
+    assert!(!crawler.get("/robots.txt").await.is_empty(), "robots.txt is never throttled");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await, page2, "recovered");
+    let stats = sim.state().observer.stats();
+    assert_eq!(stats.by_fault.get("throttled").copied(), Some(3));
+    sim.shutdown().await;
+}

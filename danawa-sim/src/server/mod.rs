@@ -5,6 +5,7 @@ mod control;
 mod listing_cache;
 mod routes;
 mod site;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +76,7 @@ pub struct SimState {
     truth_config: Option<ScrapeConfig>,
     connections: AtomicU64,
     listings: listing_cache::ListingCache,
+    throttler: throttle::Throttler,
 }
 
 impl SimState {
@@ -91,6 +93,7 @@ impl SimState {
             truth_config: config.truth_config,
             connections: AtomicU64::new(0),
             listings: listing_cache::ListingCache::default(),
+            throttler: throttle::Throttler::default(),
         }
     }
 
@@ -174,6 +177,11 @@ pub async fn serve_catalogue(
     listener: TcpListener,
 ) -> anyhow::Result<SimHandle> {
     config.faults.validate().map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&config.new_markup_share),
+        "new_markup_share must be within 0..=1, got {}",
+        config.new_markup_share
+    );
     let addr = listener.local_addr()?;
     let state = Arc::new(SimState::new(config, catalogue));
     let (stop, stopped) = oneshot::channel();

@@ -92,7 +92,13 @@ async fn crawler_facing(
     let at_ms = state.observer.now_ms();
     let endpoint = site::classify(&req.method, &req.path);
     let faults = state.faults();
-    let (fault, delay, retry_after, truncation) = if in_scope(faults.scope, endpoint) {
+    // Throttling counts every crawler-facing request of the peer IP, whatever the fault scope.
+    let throttled = endpoint != Endpoint::Robots
+        && endpoint != Endpoint::NotFound
+        && faults.throttle.is_some_and(|t| state.throttler.throttled(&t, conn.peer.ip(), Instant::now()));
+    let (fault, delay, retry_after, truncation) = if throttled {
+        (Some(Fault::Throttled), Duration::ZERO, None, None)
+    } else if in_scope(faults.scope, endpoint) {
         state.with_rng(|rng| {
             let fault = faults.draw(rng);
             let delay = faults.latency.sample(rng);
@@ -190,6 +196,10 @@ fn respond(
         Some(Fault::Status403) => return status_page(StatusCode::FORBIDDEN, "403 Forbidden"),
         Some(Fault::Status429) => return status_page(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests"),
         Some(Fault::Empty200) => return full(StatusCode::OK, "text/html; charset=UTF-8", Bytes::new()),
+        // Throttled: empty answers, except that a list request gets the previous page again.
+        Some(Fault::Throttled) if endpoint != Endpoint::ListAjax => {
+            return full(StatusCode::OK, "text/html; charset=UTF-8", Bytes::new())
+        }
         Some(Fault::BlockPage) => {
             let page = block_page();
             log.bytes = page.len();
@@ -197,7 +207,8 @@ fn respond(
         }
         _ => {}
     }
-    let rendered: Rendered = site::render(state, conn, req, endpoint, fault == Some(Fault::RepeatPage));
+    let repeat = matches!(fault, Some(Fault::RepeatPage | Fault::Throttled));
+    let rendered: Rendered = site::render(state, conn, req, endpoint, repeat);
     let mut body = rendered.body;
     // DANAWA.md "Blocks and politeness": empty or truncated answers; the cut falls at a random
     // point (see `truncation`), and a share of cut answers announce the full length.
