@@ -92,6 +92,40 @@ pub struct FaultConfig {
     pub slow_body_bytes_per_sec: u64,
     /// The TCP connection reset (RST) instead of an answer.
     pub reset: f64,
+    /// Per-IP burst throttling (off when `None`); independent of `scope` and the rates.
+    pub throttle: Option<Throttle>,
+}
+
+/// The 2026 throttling report (DANAWA.md "Newer evidence": Next.js template; "Blocks and
+/// politeness"): a peer IP that sends more than `burst` crawler-facing requests within
+/// `window_ms` gets empty 200 answers (list requests: the previous page again) for `penalty_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttle {
+    pub burst: u32,
+    pub window_ms: u64,
+    pub penalty_ms: u64,
+}
+
+impl std::str::FromStr for Throttle {
+    type Err = String;
+
+    /// `BURST:WINDOW_MS:PENALTY_MS`, e.g. `20:1000:5000`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').map(str::trim).collect();
+        let [burst, window, penalty] = parts.as_slice() else {
+            return Err(format!("throttle {text:?}: BURST:WINDOW_MS:PENALTY_MS"));
+        };
+        let number = |s: &str| s.parse::<u64>().map_err(|_| format!("throttle {text:?}: {s:?} is not a number"));
+        let throttle = Throttle {
+            burst: u32::try_from(number(burst)?).map_err(|_| format!("throttle {text:?}: burst too large"))?,
+            window_ms: number(window)?,
+            penalty_ms: number(penalty)?,
+        };
+        if throttle.window_ms == 0 {
+            return Err(format!("throttle {text:?}: the window must be at least 1 ms"));
+        }
+        Ok(throttle)
+    }
 }
 
 impl Default for FaultConfig {
@@ -111,6 +145,7 @@ impl Default for FaultConfig {
             slow_body: 0.0,
             slow_body_bytes_per_sec: 16_384,
             reset: 0.0,
+            throttle: None,
         }
     }
 }
@@ -128,6 +163,8 @@ pub enum Fault {
     Truncate,
     SlowBody,
     Reset,
+    /// Not drawn: set by the throttle (empty 200, or the previous list page).
+    Throttled,
 }
 
 impl Fault {
@@ -143,6 +180,7 @@ impl Fault {
             Fault::Truncate => "truncate",
             Fault::SlowBody => "slow_body",
             Fault::Reset => "reset",
+            Fault::Throttled => "throttled",
         }
     }
 }
@@ -165,6 +203,9 @@ impl FaultConfig {
         }
         if !(0.0..=1.0).contains(&self.retry_after_share) {
             return Err("retry_after_share must be within 0..=1".to_owned());
+        }
+        if self.throttle.is_some_and(|t| t.window_ms == 0) {
+            return Err("throttle.window_ms must be at least 1".to_owned());
         }
         Ok(())
     }
@@ -223,6 +264,15 @@ mod tests {
         let config = FaultConfig { error_5xx: 0.7, reset: 0.4, ..FaultConfig::default() };
         assert!(config.validate().is_err());
         assert!(FaultConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn throttle_specs_parse() {
+        let t: Throttle = "20:1000:5000".parse().unwrap();
+        assert_eq!(t, Throttle { burst: 20, window_ms: 1000, penalty_ms: 5000 });
+        assert!("20:1000".parse::<Throttle>().is_err());
+        assert!("20:0:5".parse::<Throttle>().is_err());
+        assert!("a:1:2".parse::<Throttle>().is_err());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod markup;
 pub mod observe;
 pub mod rng;
 pub mod server;
+pub mod truncation;
 pub mod truth;
 
 pub use catalogue::{Catalogue, CatalogueParams};

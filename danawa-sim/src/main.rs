@@ -63,9 +63,12 @@ struct ServeArgs {
     /// Scrape config used by GET /_sim/truth (default: the embedded scrapConfig.json).
     #[arg(long, env = "SIM_CONFIG")]
     config: Option<PathBuf>,
-    /// Share of connections (0..1) whose /list/?cate= answer is the Next.js page, sticky per connection.
+    /// Share of connections (0..1) whose category pages (/list/?cate= and /list/index.php?cate=) are the Next.js page, sticky per connection.
     #[arg(long, env = "SIM_NEXT_SHARE", default_value_t = 0.0)]
     next_share: f64,
+    /// Share (0..1) of list entries, spec tables and shop lists in the shapes of DANAWA.md's "Newer evidence" (bare-text variant tags, one-pcode prod_top5 entries, classless spec cells, #defaultMallList shop lists).
+    #[arg(long, env = "SIM_NEW_MARKUP_SHARE", default_value_t = 0.5)]
+    new_markup_share: f64,
     /// Require X-Requested-With: XMLHttpRequest and a Referer on AJAX calls (else an empty 200).
     #[arg(long, env = "SIM_STRICT_AJAX", default_value_t = true, action = clap::ArgAction::Set)]
     strict_ajax: bool,
@@ -76,7 +79,8 @@ struct ServeArgs {
     faults: FaultArgs,
 }
 
-/// Faults; all rates are per-request probabilities and must add up to at most 1.
+/// Faults; all rates are per-request probabilities and must add up to at most 1 (the throttle
+/// is separate).
 #[derive(Args)]
 struct FaultArgs {
     /// Seed of the fault draws.
@@ -124,6 +128,9 @@ struct FaultArgs {
     /// Rate of connection resets (RST instead of an answer).
     #[arg(long, env = "SIM_RESET", default_value_t = 0.0)]
     reset: f64,
+    /// Throttle BURST:WINDOW_MS:PENALTY_MS: a peer IP sending more than BURST requests within WINDOW_MS gets empty 200 answers (list requests: the previous page) for PENALTY_MS. Off unless set.
+    #[arg(long, env = "SIM_THROTTLE")]
+    throttle: Option<danawa_sim::faults::Throttle>,
 }
 
 impl FaultArgs {
@@ -143,6 +150,7 @@ impl FaultArgs {
             slow_body: self.slow_body,
             slow_body_bytes_per_sec: self.slow_body_bps,
             reset: self.reset,
+            throttle: self.throttle,
         }
     }
 }
@@ -197,6 +205,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         faults: args.faults.config(),
         fault_seed: args.faults.fault_seed,
         next_share: args.next_share,
+        new_markup_share: args.new_markup_share,
         strict_ajax: args.strict_ajax,
         log_capacity: args.log_capacity,
         truth_config,

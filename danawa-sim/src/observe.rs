@@ -30,6 +30,12 @@ pub struct LogEntry {
     pub origin: Option<String>,
     pub bytes: usize,
     pub duration_ms: f64,
+    /// Where a truncated answer was cut (only on truncated answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<crate::truncation::TruncationLog>,
+    /// The form fields of a list request, in order, as `[name, value]` pairs (list AJAX only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<Vec<(String, String)>>,
 }
 
 /// Header values seen, with counts.

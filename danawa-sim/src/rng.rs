@@ -39,4 +39,14 @@ pub mod salt {
     pub const CONNECTION: u64 = 4;
     pub const FAULTS: u64 = 5;
     pub const CATEGORY: u64 = 6;
+    /// Markup shapes (DANAWA.md "Newer evidence"), one salt per decision.
+    pub const SHAPE_BARE_TAG: u64 = 7;
+    pub const SHAPE_SINGLE_TOP5: u64 = 8;
+    pub const SHAPE_CLASSLESS_SPEC: u64 = 9;
+    pub const SHAPE_MALL_LIST: u64 = 10;
+    pub const SHAPE_EXTRA_GROUPS: u64 = 11;
+    /// Which shop rows have conditional shipping (`유/무료`).
+    pub const CONDITIONAL_SHIPPING: u64 = 12;
+    /// Rows of the shop-list groups the crawler does not know.
+    pub const EXTRA_SHOPS: u64 = 13;
 }

@@ -194,7 +194,8 @@ fn vendors(v: &VariantRef<'_>, rows: &[ShopRow], coded_list: bool) -> Vec<Vendor
                 vendor_code: (coded_list || row.npay).then(|| row.mall_code.to_owned()),
                 vendor_url: bridge_url(v, row),
                 price: i64::from(price),
-                shipping_cost: Some(i64::from(row.shipping)),
+                // `유/무료` (conditional) is stored as null, never as free.
+                shipping_cost: row.shipping.map(i64::from),
                 card: row.card.map(str::to_owned),
             })
         })

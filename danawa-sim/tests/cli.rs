@@ -36,6 +36,8 @@ fn help_documents_every_flag() {
         "--products",
         "--max-variants",
         "--next-share",
+        "--new-markup-share",
+        "--throttle",
         "--strict-ajax",
         "--latency",
         "--error-5xx",
@@ -56,6 +58,7 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "serve --help lacks {flag}");
     }
     assert!(help.contains("SIM_ADDR") && help.contains("SIM_LATENCY"), "env vars are documented");
+    assert!(help.contains("SIM_NEW_MARKUP_SHARE") && help.contains("SIM_THROTTLE"));
 }
 
 #[test]

@@ -65,3 +65,28 @@ fn the_catalogue_has_every_case_the_crawler_must_handle() {
     assert!(has(&|v| v.variant.tag.as_deref() == Some("해외구매")), "ignore words in CPU tags");
     assert!(has(&|v| v.product.code_name.is_some()), "CPU code names");
 }
+
+/// The same fault seed gives the same truncations for the same request sequence (one
+/// connection, requests in order); another fault seed gives others.
+#[tokio::test]
+async fn a_fault_seed_reproduces_the_cuts() {
+    async fn cuts(fault_seed: u64) -> Vec<Option<usize>> {
+        let mut config = small(42, 60);
+        config.fault_seed = fault_seed;
+        config.faults = danawa_sim::FaultConfig { truncate: 0.6, ..Default::default() };
+        let sim = start(config).await;
+        let client = reqwest::Client::new();
+        let mut out = Vec::new();
+        for pcode in sim.state().catalogue.pcodes().step_by(5).take(40) {
+            let url = format!("{}/info/?pcode={pcode}", sim.origin());
+            let response = client.get(&url).send().await.expect("headers");
+            out.push(response.text().await.ok().map(|body| body.len()));
+        }
+        sim.shutdown().await;
+        out
+    }
+    let a = cuts(3).await;
+    assert_eq!(a, cuts(3).await);
+    assert_ne!(a, cuts(4).await);
+    assert!(a.iter().any(Option::is_none) && a.iter().any(Option::is_some));
+}

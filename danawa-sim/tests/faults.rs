@@ -40,20 +40,26 @@ async fn classify(client: &reqwest::Client, url: &str, form: &[(String, String)]
     let Ok(response) = sent else { return vec![Seen::Reset] };
     let status = response.status().as_u16();
     let retry = response.headers().contains_key("retry-after");
-    let Ok(body) = response.text().await else { return vec![Seen::Reset] };
+    // A body error after the headers is a truncation that announced the full length.
+    let Ok(body) = response.text().await else { return vec![Seen::Truncated] };
     let mut out = vec![match status {
         500..=599 => Seen::S5xx,
         403 => Seen::S403,
         429 => Seen::S429,
         _ if body.is_empty() => Seen::Empty,
         _ if body.contains("비정상적인 접근") => Seen::Block,
-        _ if !body.trim_end().ends_with("</div>") => Seen::Truncated,
+        // A cut fragment leaves its outermost div open.
+        _ if !div_balanced(&body) => Seen::Truncated,
         _ => Seen::Ok,
     }];
     if retry {
         out.push(Seen::RetryAfter);
     }
     out
+}
+
+fn div_balanced(body: &str) -> bool {
+    body.matches("<div").count() == body.matches("</div>").count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,5 +171,114 @@ async fn faults_change_at_run_time_through_the_control_endpoint() {
     assert_eq!(client.get(format!("{}/list/?cate=112747", sim.origin())).send().await.unwrap().status(), 200);
     let current: FaultConfig = client.get(&control).send().await.unwrap().json().await.unwrap();
     assert_eq!(current, FaultConfig::default());
+    sim.shutdown().await;
+}
+
+/// Item "truncation at random points": cuts spread over the body, every mode occurs, the
+/// Content-Length matches the cut body except for the share that announces the full length and
+/// then fails the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_answers_are_cut_at_random_points() {
+    let sim = start(small(1, 120)).await;
+    let client = reqwest::Client::new();
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112747").await;
+    let referer = format!("{}/list/?cate=112747", sim.origin());
+    let form = RefCrawler::list_form(&page, 1, None);
+    let url = format!("{}/list/ajax/getProductList.ajax.php", sim.origin());
+    let whole = crawler.post("/list/ajax/getProductList.ajax.php", &referer, &form).await;
+    sim.state().set_faults(FaultConfig { truncate: 1.0, ..FaultConfig::default() }).unwrap();
+    let n = 400;
+    let mut lengths = std::collections::BTreeSet::new();
+    let mut short = 0;
+    for _ in 0..n {
+        let response = client
+            .post(&url)
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Referer", &referer)
+            .form(&form)
+            .send();
+        let response = response.await.expect("headers arrive");
+        let announced = response.content_length().expect("Content-Length") as usize;
+        match response.text().await {
+            Ok(body) => {
+                assert_eq!(announced, body.len(), "Content-Length matches the cut body");
+                assert!(body.len() < whole.len() && whole.starts_with(&body));
+                assert!(!div_balanced(&body), "the markup shows the cut");
+                lengths.insert(body.len());
+            }
+            Err(_) => {
+                assert_eq!(announced, whole.len(), "a short body announces the full length");
+                short += 1;
+            }
+        }
+    }
+    let share = f64::from(short) / f64::from(n);
+    assert!((share - 0.25).abs() < 0.08, "short bodies: {share}");
+    assert!(lengths.len() > 100, "cut points are spread: {} distinct", lengths.len());
+    let log: Vec<serde_json::Value> =
+        client.get(format!("{}/_sim/log?limit=1000", sim.origin())).send().await.unwrap().json().await.unwrap();
+    let modes: std::collections::BTreeSet<String> =
+        log.iter().filter_map(|e| e["truncation"]["mode"].as_str().map(str::to_owned)).collect();
+    assert_eq!(modes.into_iter().collect::<Vec<_>>(), ["anywhere", "before_end", "inside_last", "into_end"]);
+    let before_end = log.iter().find(|e| e["truncation"]["mode"] == "before_end").unwrap();
+    let at = before_end["truncation"]["at"].as_u64().unwrap() as usize;
+    assert_eq!(&whole[at..].trim_end(), &"</div>", "cut exactly before the final </div>");
+
+    // On the wire: the headers and the first bytes arrive, then the connection ends early.
+    let addr = sim.addr();
+    let mut seen_short = false;
+    for _ in 0..60 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = "GET /list/?cate=112747 HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        let text = String::from_utf8_lossy(&raw);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("content-length");
+        assert!(!body.trim_end().ends_with("</html>"), "a cut page never ends with </html>");
+        if raw.len() - head.len() - 4 < length {
+            assert!(!body.is_empty(), "the first bytes are sent before the connection ends");
+            seen_short = true;
+            break;
+        }
+    }
+    assert!(seen_short, "a short body seen on the wire");
+    sim.shutdown().await;
+}
+
+/// The 2026 throttling report: more than BURST requests within the window, then empty answers
+/// (the previous list page for list requests) until the penalty is over.
+#[tokio::test]
+async fn a_burst_over_the_throttle_gets_empty_answers_then_recovers() {
+    let sim = start(small(1, 200)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112747").await;
+    let referer = format!("{}/list/?cate=112747", sim.origin());
+    let url = "/list/ajax/getProductList.ajax.php";
+    let page1 = crawler.post(url, &referer, &RefCrawler::list_form(&page, 1, None)).await;
+    let page2 = crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await;
+    let throttle = danawa_sim::faults::Throttle { burst: 4, window_ms: 60_000, penalty_ms: 400 };
+    sim.state().set_faults(FaultConfig { throttle: Some(throttle), ..FaultConfig::default() }).unwrap();
+    let product = format!("/info/?pcode={}", sim.state().catalogue.pcodes().next().unwrap());
+    for _ in 0..4 {
+        assert!(!crawler.get(&product).await.is_empty(), "within the burst");
+    }
+    assert_eq!(crawler.get(&product).await, "", "the fifth request is throttled");
+    assert_eq!(crawler.get("/list/?cate=112747").await, "");
+    let again = crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await;
+    assert_eq!(again, page1, "a throttled list request gets the previous page");
+    assert_ne!(again, page2);
+    assert!(!crawler.get("/robots.txt").await.is_empty(), "robots.txt is never throttled");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(crawler.post(url, &referer, &RefCrawler::list_form(&page, 2, None)).await, page2, "recovered");
+    let stats = sim.state().observer.stats();
+    assert_eq!(stats.by_fault.get("throttled").copied(), Some(3));
     sim.shutdown().await;
 }

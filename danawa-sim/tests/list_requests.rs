@@ -95,3 +95,48 @@ async fn both_templates_offer_a_checkbox_per_maker_and_attribute_value() {
     sim.shutdown().await;
     legacy_sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_log_records_the_list_form_in_order() {
+    let sim = start(small(4, 30)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let page = crawler.get("/list/?cate=112747").await;
+    let referer = format!("{}/list/?cate=112747", sim.origin());
+    let mut form = RefCrawler::list_form(&page, 1, None);
+    form.push(("isAssemblyGalleryCategory".into(), "Y".into()));
+    form.push(("sMallMinPriceDisplayYN".into(), "undefined".into()));
+    form.push(("searchMaker[]".into(), "3156".into()));
+    form.push(("searchMaker[]".into(), "3132".into()));
+    crawler.post(LIST, &referer, &form).await;
+    let log: Vec<serde_json::Value> =
+        reqwest::get(format!("{}/_sim/log", sim.origin())).await.unwrap().json().await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log[0].get("form").is_none(), "only list requests carry their form");
+    let logged: Vec<(String, String)> = serde_json::from_value(log[1]["form"].clone()).unwrap();
+    assert_eq!(logged, form);
+    assert_eq!(log[1]["form"][0], serde_json::json!(["btnAllOptUse", "false"]));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn inner_search_keyword_drops_names_with_excluded_words() {
+    let sim = start(small(4, 400)).await;
+    let crawler = RefCrawler::new(sim.origin());
+    let cpu = sim.state().catalogue.by_number(112747).unwrap();
+    let excluded = |name: &str| name.contains("해외구매") || name.contains("중고");
+    let dropped = cpu.products.iter().filter(|p| excluded(&p.list_name())).count();
+    assert!(dropped > 0, "the catalogue has CPU names with excluded words");
+    let (total, names) = {
+        let page = crawler.get("/list/?cate=112747").await;
+        let referer = format!("{}/list/?cate=112747", sim.origin());
+        let mut form = RefCrawler::list_form(&page, 1, None);
+        form.push(("innerSearchKeyword".into(), " -해외구매 -중고".into()));
+        let (total, entries) = parse_fragment(&crawler.post(LIST, &referer, &form).await);
+        (total, entries.into_iter().map(|e| e.name).collect::<Vec<_>>())
+    };
+    assert_eq!(total, 400 - dropped);
+    assert!(names.iter().all(|n| !excluded(n)), "{names:?}");
+    // Plain words do not filter.
+    assert_eq!(first_page(&crawler, 112747, &[("innerSearchKeyword", "인텔")]).await.0, 400);
+    sim.shutdown().await;
+}

@@ -58,7 +58,8 @@ fn shape(html: &str, pcode: &str) -> Shape {
         shop_row_delivery: all_rows(&|r| {
             r.select(&sel(".box__delivery")).next().is_some_and(|d| {
                 let t = common::text(d);
-                t.contains("무료배송") || t.ends_with('원')
+                // `유/무료` (conditional shipping) appears in the sim's rows, per the newer evidence.
+                t.contains("무료배송") || t.ends_with('원') || t == "유/무료"
             })
         }),
         shop_row_bridge_link: all_rows(&|r| {

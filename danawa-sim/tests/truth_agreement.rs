@@ -21,6 +21,30 @@ async fn a_reference_crawl_of_the_markup_reproduces_the_truth() {
     sim.shutdown().await;
 }
 
+/// The truth holds for every markup share, 0 and 1 included, and for a crawl bootstrapped from
+/// the Next.js payload on every connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_markup_share_and_the_next_js_page_reproduce_the_truth() {
+    let config = default_config().expect("config");
+    for (share, next) in [(0.0, 0.0), (1.0, 1.0)] {
+        let mut sim_config = small(17, 40);
+        sim_config.new_markup_share = share;
+        sim_config.next_share = next;
+        let sim = start(sim_config).await;
+        let truth = ground_truth(&sim.state().catalogue, &config);
+        let mut crawled = RefCrawler::new(sim.origin()).crawl(&config).await;
+        crawled.sort_by_key(|p| p.pcode.parse::<u64>().unwrap_or(0));
+        assert_eq!(crawled.len(), truth.len(), "share {share}");
+        for (c, t) in crawled.iter().zip(&truth) {
+            let (c, t) = (serde_json::to_value(c).unwrap(), serde_json::to_value(t).unwrap());
+            assert_eq!(c, t, "share {share}, next {next}, pcode {}", t["pcode"]);
+        }
+        let stats = sim.state().observer.stats();
+        assert!(stats.by_endpoint.get("list_page").is_some_and(|n| *n >= 9));
+        sim.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn the_truth_endpoint_matches_the_library() {
     let sim = start(small(5, 60)).await;

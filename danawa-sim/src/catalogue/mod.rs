@@ -153,11 +153,21 @@ impl Category {
 
     /// The filtered listing in BEST order: makers are OR-ed, attribute values AND-ed.
     pub fn listing(&self, makers: &[u32], attrs: &[u32]) -> Vec<u32> {
+        self.listing_excluding(makers, attrs, &[])
+    }
+
+    /// [`Category::listing`] without the entries whose list name contains one of `excluded`
+    /// (the list request's `innerSearchKeyword` exclusions).
+    pub fn listing_excluding(&self, makers: &[u32], attrs: &[u32], excluded: &[String]) -> Vec<u32> {
         let mut out = Vec::new();
         for (i, p) in self.products.iter().enumerate() {
             let maker_ok = makers.is_empty() || makers.contains(&self.maker(p).code);
             let attrs_ok = attrs.iter().all(|a| p.attrs.contains(a));
-            if maker_ok && attrs_ok {
+            let name_ok = excluded.is_empty() || {
+                let name = p.list_name();
+                !excluded.iter().any(|w| name.contains(w.as_str()))
+            };
+            if maker_ok && attrs_ok && name_ok {
                 out.push(i as u32);
             }
         }

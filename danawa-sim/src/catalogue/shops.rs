@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::{Stock, VariantRef};
-use crate::rng::{salt, stream};
+use crate::rng::{salt, stream, unit};
 
 /// Malls with a logo image (`.d_mall img[alt]`), as seen on Danawa.
 const LOGO_MALLS: &[(&str, &str)] = &[
@@ -45,8 +45,9 @@ pub struct ShopRow {
     pub price: Option<u32>,
     /// The card of a card-discount price (`.card_line .txt`).
     pub card: Option<&'static str>,
-    /// 0 = 무료배송.
-    pub shipping: u32,
+    /// 0 = 무료배송; `None` = `유/무료`, conditional shipping (DANAWA.md "Newer evidence": shop
+    /// list; stored as `shippingCost: null`).
+    pub shipping: Option<u32>,
     /// The mall's own product id, after `MALLCODE_` in `data-linkProduct`.
     pub link_id: u64,
 }
@@ -89,14 +90,46 @@ pub fn bridge_url(v: &VariantRef<'_>, row: &ShopRow) -> String {
     )
 }
 
+/// Share of shop rows whose shipping is conditional (`유/무료`).
+pub const CONDITIONAL_SHIPPING_SHARE: f64 = 0.08;
+
+/// Overseas shops (`#OverseasShoppingMallListDiv`, a group the crawler does not know).
+const OVERSEAS_MALLS: &[(&str, &str)] = &[("TQ501", "알리익스프레스"), ("TQ502", "아마존"), ("TQ503", "큐텐")];
+
+/// General affiliate shops (`#GeneralAffiliateMallListDiv`, another unknown group).
+const GENERAL_AFFILIATE_MALLS: &[(&str, &str)] = &[("TG601", "위메프"), ("TG602", "티몬"), ("TG603", "인터파크")];
+
 /// The shop lists of one variant.
 pub fn shop_lists(seed: u64, v: &VariantRef<'_>) -> ShopLists {
     let mut rng = stream(seed, salt::SHOPS, u64::from(v.variant.pcode));
-    match v.variant.stock {
+    let mut lists = match v.variant.stock {
         Stock::InStock => priced_lists(v.variant.price, &mut rng),
         Stock::NoPrice(_) => unpriced_lists(&mut rng),
         Stock::NoShops | Stock::LowPriceOnly | Stock::Discontinued => ShopLists::default(),
+    };
+    // Decided apart from the row stream, so the other row values stay as they were.
+    let all = [&mut lists.open_market, &mut lists.mall, &mut lists.credit, &mut lists.cash];
+    for row in all.into_iter().flatten() {
+        if unit(seed, salt::CONDITIONAL_SHIPPING, row.link_id) < CONDITIONAL_SHIPPING_SHARE {
+            row.shipping = None;
+        }
     }
+    lists
+}
+
+/// The rows of a shop-list group outside the four known lists (`group_key` 1: overseas, 2:
+/// general affiliate), each priced above the variant's lowest price. Not part of the truth: a
+/// crawler must report such a group, not store it.
+pub fn extra_group_rows(seed: u64, v: &VariantRef<'_>, group_key: u64) -> Vec<ShopRow> {
+    let Some(lowest) = shop_lists(seed, v).lowest() else { return Vec::new() };
+    let mut rng = stream(seed, salt::EXTRA_SHOPS, u64::from(v.variant.pcode) << 8 | group_key);
+    let malls = if group_key == 1 { OVERSEAS_MALLS } else { GENERAL_AFFILIATE_MALLS };
+    let n = rng.gen_range(1..=malls.len());
+    let mut rows = rows(&mut rng, malls, n, |r| r.gen_bool(0.5));
+    for row in &mut rows {
+        row.price = Some(lowest + rng.gen_range(1..40) * 500);
+    }
+    rows
 }
 
 /// `count` rows from distinct malls of `malls`.
@@ -124,7 +157,7 @@ fn row<R: Rng>(rng: &mut R, (code, name): (&'static str, &'static str), text_log
         npay: text_logo && rng.gen_bool(0.4),
         price: None,
         card: None,
-        shipping: *[0, 0, 0, 2_500, 3_000, 3_500].choose(rng).unwrap_or(&0),
+        shipping: Some(*[0, 0, 0, 2_500, 3_000, 3_500].choose(rng).unwrap_or(&0)),
         link_id: rng.gen_range(1_000_000_000..99_999_999_999),
     }
 }

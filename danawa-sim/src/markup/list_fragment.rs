@@ -3,11 +3,16 @@
 
 use std::fmt::Write;
 
+use super::shapes::Shapes;
 use super::{comma, esc};
-use crate::catalogue::{Category, Product, Stock, Variant, NO_PRICE_TEXTS};
+use crate::catalogue::shops::{bridge_url, shop_lists};
+use crate::catalogue::{Catalogue, Category, Product, Stock, Variant, NO_PRICE_TEXTS};
 
 /// What one list page shows.
 pub struct ListPage<'a> {
+    /// For the shop rows of one-pcode `prod_top5` entries.
+    pub catalogue: &'a Catalogue,
+    pub shapes: Shapes,
     pub category: &'a Category,
     /// Product indices (into `category.products`) on this page, in order.
     pub entries: &'a [u32],
@@ -24,11 +29,11 @@ pub fn render(page: &ListPage<'_>) -> String {
     render_ad_block(&mut out, page);
     out.push_str("<ul class=\"product_list\">\n");
     if let Some(ad) = ad_product(page, 7) {
-        render_entry(&mut out, page.category, ad, EntryKind::PointAd);
+        render_entry(&mut out, page, ad, EntryKind::PointAd);
     }
     for &i in page.entries {
         if let Some(product) = page.category.products.get(i as usize) {
-            render_entry(&mut out, page.category, product, EntryKind::Product(i));
+            render_entry(&mut out, page, product, EntryKind::Product(i));
         }
     }
     out.push_str("</ul>\n");
@@ -51,7 +56,7 @@ fn ad_product<'a>(page: &ListPage<'a>, stride: usize) -> Option<&'a Product> {
 fn render_ad_block(out: &mut String, page: &ListPage<'_>) {
     if let Some(ad) = ad_product(page, 13) {
         out.push_str("<div class=\"main_ad_prodlist\">\n<ul class=\"product_list\">\n");
-        render_entry(out, page.category, ad, EntryKind::ReaderAd);
+        render_entry(out, page, ad, EntryKind::ReaderAd);
         out.push_str("</ul>\n</div>\n");
     }
 }
@@ -69,7 +74,8 @@ fn first_pcode(product: &Product) -> u32 {
     product.variants.first().map_or(0, |v| v.pcode)
 }
 
-fn render_entry(out: &mut String, category: &Category, product: &Product, kind: EntryKind) {
+fn render_entry(out: &mut String, page: &ListPage<'_>, product: &Product, kind: EntryKind) {
+    let category = page.category;
     let pcode = first_pcode(product);
     let cate = category.def.number;
     let (prefix, class) = match kind {
@@ -102,16 +108,23 @@ fn render_entry(out: &mut String, category: &Category, product: &Product, kind: 
          <div class=\"prod_sub_meta\"><dl class=\"meta_item mt_date\"><dt class=\"mt\">등록월</dt><dd>{}.{:02}</dd></dl></div>\n</div>\n",
         product.year, product.month
     );
-    render_variants(out, category, product);
+    render_variants(out, page, product);
     out.push_str("</div>\n</li>\n");
 }
 
-fn render_variants(out: &mut String, category: &Category, product: &Product) {
+fn render_variants(out: &mut String, page: &ListPage<'_>, product: &Product) {
+    let category = page.category;
     let [p1, p2, p3, _] = category.def.physics;
     let cate = category.def.number;
+    let pcode = first_pcode(product);
+    let single_in_stock = product.variants.len() == 1 && product.variants[0].stock == Stock::InStock;
+    if single_in_stock && page.shapes.single_top5(pcode) && render_single_top5(out, page, pcode) {
+        return;
+    }
+    let bare = page.shapes.bare_tag(pcode);
     let _ = writeln!(out, "<div class=\"prod_pricelist\" data-cate=\"{p1}|{p2}|{p3}|{cate}\">\n<ul>");
     for (i, v) in product.variants.iter().enumerate() {
-        render_variant(out, cate, v, i);
+        render_variant(out, cate, v, i, bare);
     }
     if product.variants.len() > 3 {
         out.push_str("<li class=\"top5_button\"><a href=\"#\" class=\"btn_more\">더보기</a></li>\n");
@@ -126,11 +139,48 @@ fn render_variants(out: &mut String, category: &Category, product: &Product) {
     }
 }
 
-fn render_variant(out: &mut String, cate: u32, v: &Variant, i: usize) {
+/// A one-pcode product as a single `div.prod_pricelist.prod_top5` whose rows are malls, the
+/// cheapest first: no `li#productInfoDetail_…`, no `p.price_sect`; its list price is the first
+/// row's (DANAWA.md "Newer evidence": list items). `false` when there is no shop row to show.
+fn render_single_top5(out: &mut String, page: &ListPage<'_>, pcode: u32) -> bool {
+    let Some(v) = page.catalogue.find(pcode) else { return false };
+    let shops = shop_lists(page.catalogue.params.seed, &v);
+    let rows = shops.cheapest(3);
+    if rows.first().and_then(|r| r.price) != Some(v.variant.price) {
+        return false;
+    }
+    let [p1, p2, p3, _] = page.category.def.physics;
+    let _ = writeln!(
+        out,
+        "<div class=\"prod_pricelist prod_top5\" data-cate=\"{p1}|{p2}|{p3}|{}\">\n<ul>",
+        page.category.def.number
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "<li class=\"top5_item\"><a href=\"{}\" target=\"_blank\"><div class=\"top5_mall\">{}</div><div class=\"top5_price\"><em class=\"prc_c\">{}</em>원</div></a></li>",
+            bridge_url(&v, row),
+            esc(row.name),
+            comma(u64::from(row.price.unwrap_or(0)))
+        );
+    }
+    out.push_str("</ul>\n</div>\n");
+    true
+}
+
+fn render_variant(out: &mut String, cate: u32, v: &Variant, i: usize, bare: bool) {
     let style = if v.hidden { " style=\"display: none\"" } else { "" };
     let _ = write!(out, "<li id=\"productInfoDetail_{}\" class=\"\"{style}>\n<p class=\"memory_sect\">", v.pcode);
-    if let Some(tag) = &v.tag {
-        let _ = write!(out, "<span class=\"text\">{}</span>", esc(tag));
+    match (&v.tag, bare) {
+        // The 2021–23 shape: the tag is the bare text node of `p.memory_sect` (DANAWA.md
+        // "Newer evidence": list items), beside the rank's own text.
+        (Some(tag), true) => {
+            let _ = write!(out, "\n\t\t\t{}\n\t\t\t", esc(tag));
+        }
+        (Some(tag), false) => {
+            let _ = write!(out, "<span class=\"text\">{}</span>", esc(tag));
+        }
+        (None, _) => {}
     }
     let _ = writeln!(
         out,

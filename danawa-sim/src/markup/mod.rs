@@ -7,6 +7,7 @@ pub mod mall_list;
 pub mod misc;
 pub mod product_page;
 pub mod search_option;
+pub mod shapes;
 pub mod spec_table;
 
 /// Escapes text for HTML content and attribute values.

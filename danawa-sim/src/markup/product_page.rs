@@ -152,8 +152,11 @@ fn shop_item(out: &mut String, v: &VariantRef<'_>, row: &ShopRow, lowest: bool) 
     let npay =
         if row.npay { "<span class=\"icon__npay\"><span class=\"blind\">네이버페이</span></span>" } else { "" };
     let badge = if lowest { "<span class=\"badge__lowest\">최저가</span>" } else { "" };
-    let delivery =
-        if row.shipping == 0 { "무료배송".to_owned() } else { format!("{}원", comma(u64::from(row.shipping))) };
+    let delivery = match row.shipping {
+        Some(0) => "무료배송".to_owned(),
+        Some(cost) => format!("{}원", comma(u64::from(cost))),
+        None => "유/무료".to_owned(),
+    };
     let _ = write!(
         out,
         "                <li class=\"list-item\">\n                    <div class=\"box__logo\">\n{logo}{npay}</div>\n                    <div class=\"box__price {}\">{badge}\n\

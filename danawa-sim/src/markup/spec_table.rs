@@ -1,14 +1,17 @@
 //! The spec table `getProductDescription.ajax.php` answers: `table.spec_tbl`, a one-`th` row
 //! per section, two `th.tit`/`td.dsc` pairs per data row (an odd field padded with an empty
-//! pair, as the site does), `○` for yes, `인증` last.
+//! pair, as the site does), `○` for yes, `인증` last. Some answers carry no `tit`/`dsc` classes
+//! at all (DANAWA.md "Newer evidence": spec table), so a crawler pairs each `th` with the `td`
+//! after it.
 
 use std::fmt::Write;
 
 use super::esc;
 use crate::catalogue::specs::Section;
 
-/// Renders the spec table fragment.
-pub fn render(title: &str, sections: &[Section]) -> String {
+/// Renders the spec table fragment; `classless` leaves the cells without `tit`/`dsc`.
+pub fn render(title: &str, sections: &[Section], classless: bool) -> String {
+    let (th, td) = if classless { ("", "") } else { (" class=\"tit\"", " class=\"dsc\"") };
     let mut out = String::with_capacity(4_000);
     let _ = write!(
         out,
@@ -17,21 +20,20 @@ pub fn render(title: &str, sections: &[Section]) -> String {
         t = esc(title)
     );
     for section in sections {
-        let _ =
-            writeln!(out, "<tr>\n<th scope=\"colgroup\" colspan=\"4\" class=\"tit\">{}</th>\n</tr>", esc(section.name));
+        let _ = writeln!(out, "<tr>\n<th scope=\"colgroup\" colspan=\"4\"{th}>{}</th>\n</tr>", esc(section.name));
         for pair in section.fields.chunks(2) {
             out.push_str("<tr>\n");
             for (field, value) in pair {
                 // Values come with the white space the site leaves around them.
                 let _ = writeln!(
                     out,
-                    "<th scope=\"row\" class=\"tit\">{}</th>\n<td class=\"dsc\">\n\t\t\t\t{}\t\t\t</td>",
+                    "<th scope=\"row\"{th}>{}</th>\n<td{td}>\n\t\t\t\t{}\t\t\t</td>",
                     esc(field),
                     esc(value)
                 );
             }
             if pair.len() == 1 {
-                out.push_str("<th scope=\"row\" class=\"tit\"></th>\n<td class=\"dsc\"></td>\n");
+                let _ = writeln!(out, "<th scope=\"row\"{th}></th>\n<td{td}></td>");
             }
             out.push_str("</tr>\n");
         }

@@ -9,7 +9,8 @@ use crate::catalogue::Category;
 /// Listings kept before the cache starts over (each at most a few tens of KB).
 const CAPACITY: usize = 512;
 
-type Key = (u32, Vec<u32>, Vec<u32>);
+/// (category, makers, attribute ids, excluded words), each list sorted.
+type Key = (u32, Vec<u32>, Vec<u32>, Vec<String>);
 
 #[derive(Default)]
 pub(crate) struct ListingCache {
@@ -18,14 +19,21 @@ pub(crate) struct ListingCache {
 
 impl ListingCache {
     /// The listing of `category` under these filters, in BEST order.
-    pub fn get(&self, category: &Category, mut makers: Vec<u32>, mut attrs: Vec<u32>) -> Arc<Vec<u32>> {
+    pub fn get(
+        &self,
+        category: &Category,
+        mut makers: Vec<u32>,
+        mut attrs: Vec<u32>,
+        mut excluded: Vec<String>,
+    ) -> Arc<Vec<u32>> {
         makers.sort_unstable();
         attrs.sort_unstable();
-        let key = (category.def.number, makers, attrs);
+        excluded.sort_unstable();
+        let key = (category.def.number, makers, attrs, excluded);
         if let Some(hit) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return hit.clone();
         }
-        let listing = Arc::new(category.listing(&key.1, &key.2));
+        let listing = Arc::new(category.listing_excluding(&key.1, &key.2, &key.3));
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= CAPACITY {
             map.clear();

@@ -5,6 +5,7 @@ mod control;
 mod listing_cache;
 mod routes;
 mod site;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::catalogue::{Catalogue, CatalogueParams};
 use crate::faults::FaultConfig;
+use crate::markup::shapes::Shapes;
 use crate::observe::Observer;
 use crate::rng::{salt, unit};
 
@@ -33,8 +35,11 @@ pub struct SimConfig {
     pub faults: FaultConfig,
     /// Seed of the fault draws (a fixed sequence of requests sees a fixed sequence of faults).
     pub fault_seed: u64,
-    /// Share of connections whose `/list/?cate=` answers are the Next.js variant (0..=1).
+    /// Share of connections whose category pages are the Next.js variant (0..=1).
     pub next_share: f64,
+    /// Share of list entries, spec tables and shop lists drawn in the shapes DANAWA.md's "Newer
+    /// evidence" describes (0..=1); see [`crate::markup::shapes`].
+    pub new_markup_share: f64,
     /// Answer the AJAX endpoints with an empty 200 unless they carry `X-Requested-With:
     /// XMLHttpRequest` and a `Referer`, as Danawa's own script sends.
     pub strict_ajax: bool,
@@ -51,6 +56,7 @@ impl Default for SimConfig {
             faults: FaultConfig::default(),
             fault_seed: 7,
             next_share: 0.0,
+            new_markup_share: 0.5,
             strict_ajax: true,
             log_capacity: 20_000,
             truth_config: None,
@@ -65,24 +71,29 @@ pub struct SimState {
     faults: RwLock<FaultConfig>,
     fault_rng: Mutex<StdRng>,
     next_share: f64,
+    shapes: Shapes,
     strict_ajax: bool,
     truth_config: Option<ScrapeConfig>,
     connections: AtomicU64,
     listings: listing_cache::ListingCache,
+    throttler: throttle::Throttler,
 }
 
 impl SimState {
     fn new(config: SimConfig, catalogue: Arc<Catalogue>) -> Self {
+        let shapes = Shapes::new(catalogue.params.seed, config.new_markup_share);
         Self {
             catalogue,
             observer: Observer::new(config.log_capacity),
             faults: RwLock::new(config.faults),
             fault_rng: Mutex::new(StdRng::seed_from_u64(crate::rng::mix(&[config.fault_seed, salt::FAULTS]))),
             next_share: config.next_share,
+            shapes,
             strict_ajax: config.strict_ajax,
             truth_config: config.truth_config,
             connections: AtomicU64::new(0),
             listings: listing_cache::ListingCache::default(),
+            throttler: throttle::Throttler::default(),
         }
     }
 
@@ -99,6 +110,11 @@ impl SimState {
         faults.validate()?;
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
         Ok(())
+    }
+
+    /// The markup shape decisions in force.
+    pub fn shapes(&self) -> Shapes {
+        self.shapes
     }
 
     fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
@@ -161,6 +177,11 @@ pub async fn serve_catalogue(
     listener: TcpListener,
 ) -> anyhow::Result<SimHandle> {
     config.faults.validate().map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&config.new_markup_share),
+        "new_markup_share must be within 0..=1, got {}",
+        config.new_markup_share
+    );
     let addr = listener.local_addr()?;
     let state = Arc::new(SimState::new(config, catalogue));
     let (stop, stopped) = oneshot::channel();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::stream;
+use futures::{stream, StreamExt};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -18,8 +18,12 @@ use super::{control, Connection, SimState};
 use crate::faults::{Fault, Scope};
 use crate::markup::misc::block_page;
 use crate::observe::LogEntry;
+use crate::truncation::{Truncation, TruncationLog};
 
-pub(crate) type Body = BoxBody<Bytes, Infallible>;
+/// A body frame's error: only a "short body" truncation produces one, to end a body early.
+pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(crate) type Body = BoxBody<Bytes, BodyError>;
 
 /// Largest request body read (the real forms are a few hundred bytes).
 const MAX_BODY: usize = 1 << 20;
@@ -31,7 +35,7 @@ pub(crate) struct ResetConnection;
 
 pub(crate) fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let body: Bytes = body.into();
-    let mut response = Response::new(Full::new(body).boxed());
+    let mut response = Response::new(Full::new(body).map_err(|never: Infallible| match never {}).boxed());
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
@@ -88,14 +92,23 @@ async fn crawler_facing(
     let at_ms = state.observer.now_ms();
     let endpoint = site::classify(&req.method, &req.path);
     let faults = state.faults();
-    let (fault, delay, retry_after) = if in_scope(faults.scope, endpoint) {
+    // Throttling counts every crawler-facing request of the peer IP, whatever the fault scope.
+    let throttled = endpoint != Endpoint::Robots
+        && endpoint != Endpoint::NotFound
+        && faults.throttle.is_some_and(|t| state.throttler.throttled(&t, conn.peer.ip(), Instant::now()));
+    let (fault, delay, retry_after, truncation) = if throttled {
+        (Some(Fault::Throttled), Duration::ZERO, None, None)
+    } else if in_scope(faults.scope, endpoint) {
         state.with_rng(|rng| {
             let fault = faults.draw(rng);
             let delay = faults.latency.sample(rng);
-            (fault, delay, faults.retry_after(rng))
+            let retry_after = faults.retry_after(rng);
+            // Only a truncation draws more (its cut), so other fault sequences are unchanged.
+            let truncation = (fault == Some(Fault::Truncate)).then(|| Truncation::draw(rng));
+            (fault, delay, retry_after, truncation)
         })
     } else {
-        (None, Duration::ZERO, None)
+        (None, Duration::ZERO, None, None)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -118,13 +131,20 @@ async fn crawler_facing(
         origin: header(&req.headers, "origin"),
         bytes: 0,
         duration_ms: 0.0,
+        truncation: None,
+        form: None,
     };
+    // The list form, so a crawler test can check which fields it sent (DANAWA.md "Newer
+    // evidence": the 2026 list form).
+    if endpoint == Endpoint::ListAjax {
+        log.form = Some(site::Fields::parse(&req.body).into_pairs());
+    }
     if fault == Some(Fault::Reset) {
         conn.arm_reset();
         finish(state, log, started);
         return Err(ResetConnection);
     }
-    let response = respond(state, conn, &req, endpoint, fault, retry_after, &mut log);
+    let response = respond(state, conn, &req, endpoint, Faulted { fault, retry_after, truncation }, &mut log);
     log.status = response.status().as_u16();
     finish(state, log, started);
     Ok(response)
@@ -139,15 +159,22 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
+/// What the fault draw decided for one request.
+struct Faulted {
+    fault: Option<Fault>,
+    retry_after: Option<u64>,
+    truncation: Option<Truncation>,
+}
+
 fn respond(
     state: &SimState,
     conn: &Connection,
     req: &SimRequest,
     endpoint: Endpoint,
-    fault: Option<Fault>,
-    retry_after: Option<u64>,
+    faulted: Faulted,
     log: &mut LogEntry,
 ) -> Response<Body> {
+    let Faulted { fault, retry_after, truncation } = faulted;
     let status_page = |status: StatusCode, text: &str| {
         let mut response = full(
             status,
@@ -169,6 +196,10 @@ fn respond(
         Some(Fault::Status403) => return status_page(StatusCode::FORBIDDEN, "403 Forbidden"),
         Some(Fault::Status429) => return status_page(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests"),
         Some(Fault::Empty200) => return full(StatusCode::OK, "text/html; charset=UTF-8", Bytes::new()),
+        // Throttled: empty answers, except that a list request gets the previous page again.
+        Some(Fault::Throttled) if endpoint != Endpoint::ListAjax => {
+            return full(StatusCode::OK, "text/html; charset=UTF-8", Bytes::new())
+        }
         Some(Fault::BlockPage) => {
             let page = block_page();
             log.bytes = page.len();
@@ -176,10 +207,19 @@ fn respond(
         }
         _ => {}
     }
-    let rendered: Rendered = site::render(state, conn, req, endpoint, fault == Some(Fault::RepeatPage));
+    let repeat = matches!(fault, Some(Fault::RepeatPage | Fault::Throttled));
+    let rendered: Rendered = site::render(state, conn, req, endpoint, repeat);
     let mut body = rendered.body;
-    if fault == Some(Fault::Truncate) && body.len() > 1 {
-        body.truncate(cut_point(&body));
+    // DANAWA.md "Blocks and politeness": empty or truncated answers; the cut falls at a random
+    // point (see `truncation`), and a share of cut answers announce the full length.
+    if let Some(cut) = truncation.and_then(|t| t.cut_point(&body).map(|at| (t, at))) {
+        let (t, at) = cut;
+        log.truncation = Some(TruncationLog { mode: t.mode, at, of: body.len(), short_body: t.short_body });
+        log.bytes = at;
+        if t.short_body {
+            return short_body(rendered.status, rendered.content_type, body, at);
+        }
+        body.truncate(at);
     }
     log.bytes = body.len();
     if fault == Some(Fault::SlowBody) {
@@ -188,13 +228,23 @@ fn respond(
     full(rendered.status, rendered.content_type, body)
 }
 
-/// Somewhere in the middle of the body, on a character boundary.
-fn cut_point(body: &str) -> usize {
-    let mut at = body.len() / 2 + body.len() / 7;
-    while at > 0 && !body.is_char_boundary(at) {
-        at -= 1;
+/// Announces the whole body's Content-Length, sends its first `at` bytes, then fails the body,
+/// which makes hyper drop the connection: the client sees a body error, not an answer.
+fn short_body(status: StatusCode, content_type: &'static str, body: String, at: usize) -> Response<Body> {
+    let len = body.len();
+    let sent = Bytes::from(body).slice(..at);
+    let frames = stream::iter([Ok::<_, BodyError>(Frame::data(sent))]).chain(stream::once(async {
+        // Let hyper flush what was sent before the connection goes.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err::<Frame<Bytes>, BodyError>("answer cut short by fault injection".into())
+    }));
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&len.to_string()) {
+        response.headers_mut().insert(CONTENT_LENGTH, value);
     }
-    at
+    response
 }
 
 /// A body sent in 1 KiB chunks paced at `bytes_per_sec`.
@@ -213,7 +263,7 @@ fn slow(status: StatusCode, content_type: &'static str, body: String, bytes_per_
                 tokio::time::sleep(pause).await;
             }
             let end = (offset + CHUNK).min(bytes.len());
-            Some((Ok::<_, Infallible>(Frame::data(bytes.slice(offset..end))), end))
+            Some((Ok::<_, BodyError>(Frame::data(bytes.slice(offset..end))), end))
         }
     });
     let mut response = Response::new(BodyExt::boxed(StreamBody::new(chunks)));

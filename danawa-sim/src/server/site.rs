@@ -98,10 +98,32 @@ impl Fields {
             .filter(|v| !v.is_empty())
     }
 
+    /// The pairs in order, for the request log.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
+
     /// Every numeric value of `key[]` or `key`.
     pub fn numbers(&self, key: &str) -> Vec<u32> {
         self.values(key).filter_map(|n| n.parse().ok()).collect()
     }
+}
+
+/// The words `innerSearchKeyword` excludes: each `-word` (e.g. ` -해외구매 -중고`) drops the
+/// entries whose name contains the word (DANAWA.md "Newer evidence": the site itself can drop
+/// names with excluded words). Words without `-` are ignored.
+fn excluded_words(form: &Fields) -> Vec<String> {
+    let mut words: Vec<String> = form
+        .get("innerSearchKeyword")
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('-'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 /// The attribute filters of a list request: each value of `searchAttributeValue[]` or of
@@ -181,7 +203,12 @@ fn list_ajax(state: &SimState, req: &SimRequest, repeat: bool) -> Rendered {
     let Some(category) = list_category(state, &form) else { return empty() };
     // Danawa offers 30 (default) and 90 per page; anything else gets the default.
     let list_count = if form.number("listCount") == Some(90) { 90 } else { 30 };
-    let listing = state.listings.get(category, form.numbers("searchMaker"), attribute_filters(category, &form));
+    let listing = state.listings.get(
+        category,
+        form.numbers("searchMaker"),
+        attribute_filters(category, &form),
+        excluded_words(&form),
+    );
     let last = listing.len().div_ceil(list_count).max(1);
     let asked = form.number("page").unwrap_or(1).max(1) as usize;
     let page = match (repeat, asked) {
@@ -193,6 +220,8 @@ fn list_ajax(state: &SimState, req: &SimRequest, repeat: bool) -> Rendered {
     let from = ((page - 1) * list_count).min(listing.len());
     let to = (from + list_count).min(listing.len());
     html(list_fragment::render(&ListPage {
+        catalogue: &state.catalogue,
+        shapes: state.shapes(),
         category,
         entries: &listing[from..to],
         page,
@@ -226,10 +255,12 @@ fn ajax_variant<'a>(state: &'a SimState, req: &SimRequest) -> Option<crate::cata
 fn spec_ajax(state: &SimState, req: &SimRequest) -> Rendered {
     let Some(v) = ajax_variant(state, req) else { return empty() };
     let title = v.product.title(usize::from(v.location.variant));
-    html(spec_markup::render(&title, &spec_table(state.catalogue.params.seed, &v)))
+    let classless = state.shapes().classless_spec(v.variant.pcode);
+    html(spec_markup::render(&title, &spec_table(state.catalogue.params.seed, &v), classless))
 }
 
 fn mall_ajax(state: &SimState, req: &SimRequest) -> Rendered {
     let Some(v) = ajax_variant(state, req) else { return empty() };
-    html(mall_list::render(&v, &shop_lists(state.catalogue.params.seed, &v)))
+    let seed = state.catalogue.params.seed;
+    html(mall_list::render(seed, state.shapes(), &v, &shop_lists(seed, &v)))
 }

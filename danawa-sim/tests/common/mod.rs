@@ -159,18 +159,44 @@ pub fn parse_fragment(html: &str) -> (usize, Vec<Entry>) {
         .map(|li| Entry {
             name: li.select(&sel("p.prod_name a[name=productName]")).next().map(text).unwrap_or_default(),
             date: li.select(&sel("dl.meta_item.mt_date dd")).next().and_then(|d| RegistrationDate::parse(&text(d))),
-            variants: li
-                .select(&sel("div.prod_pricelist:not(.prod_top5) ul > li[id^=productInfoDetail_]"))
-                .map(|v| {
-                    let pcode = v.value().id().unwrap_or("").trim_start_matches("productInfoDetail_").to_owned();
-                    let tag = v.select(&sel("p.memory_sect span.text")).next().map(text);
-                    let price = v.select(&sel("p.price_sect a strong")).next().map(text).unwrap_or_default();
-                    (pcode, tag, digits(&price).is_some())
-                })
-                .collect(),
+            variants: entry_variants(li),
         })
         .collect();
     (total, entries)
+}
+
+/// The variants of an entry: the `li#productInfoDetail_…` of its price list or, when its only
+/// price list is a `div.prod_pricelist.prod_top5`, the one pcode of that list's mall rows
+/// (DANAWA.md "Newer evidence": list items).
+fn entry_variants(li: ElementRef<'_>) -> Vec<(String, Option<String>, bool)> {
+    if li.select(&sel("div.prod_pricelist:not(.prod_top5)")).next().is_none() {
+        let Some(first) = li.select(&sel("div.prod_pricelist.prod_top5 ul > li > a")).next() else {
+            return Vec::new();
+        };
+        let href = first.value().attr("href").unwrap_or("");
+        let query = href.split_once('?').map_or("", |(_, q)| q);
+        let pcode = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "pcode")
+            .map(|(_, v)| v.into_owned())
+            .expect("pcode in the mall row link");
+        let price = first.select(&sel("div > em")).next().map(text).unwrap_or_default();
+        return vec![(pcode, None, digits(&price).is_some())];
+    }
+    li.select(&sel("div.prod_pricelist:not(.prod_top5) ul > li[id^=productInfoDetail_]"))
+        .map(|v| {
+            let pcode = v.value().id().unwrap_or("").trim_start_matches("productInfoDetail_").to_owned();
+            let tag = v.select(&sel("p.memory_sect")).next().and_then(|memory| {
+                memory.select(&sel("span.text")).next().map(text).or_else(|| {
+                    // The 2021–23 shape: the tag is the bare text node.
+                    let bare: String =
+                        memory.children().filter_map(|n| n.value().as_text().map(|t| t.to_string())).collect();
+                    Some(bare.trim().to_owned()).filter(|t| !t.is_empty())
+                })
+            });
+            let price = v.select(&sel("p.price_sect a strong")).next().map(text).unwrap_or_default();
+            (pcode, tag, digits(&price).is_some())
+        })
+        .collect()
 }
 
 /// A reference crawl of the whole config against a running sim.
@@ -377,16 +403,18 @@ pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
     let mut out = BTreeMap::new();
     let mut section = String::new();
     for row in doc.select(&sel("table.spec_tbl tr")) {
-        let ths: Vec<ElementRef<'_>> = row.select(&sel("th")).collect();
-        let tds: Vec<ElementRef<'_>> = row.select(&sel("td.dsc")).collect();
-        if ths.len() == 1 && tds.is_empty() {
-            section = text(ths[0]);
+        let cells: Vec<ElementRef<'_>> =
+            row.children().filter_map(ElementRef::wrap).filter(|e| matches!(e.value().name(), "th" | "td")).collect();
+        if cells.len() == 1 && cells[0].value().name() == "th" {
+            section = text(cells[0]);
             if section == "인증" {
                 break;
             }
             continue;
         }
-        for (th, td) in row.select(&sel("th.tit")).zip(tds) {
+        // Each th with the td right after it, with or without the tit/dsc classes.
+        let pairs = cells.windows(2).filter(|w| w[0].value().name() == "th" && w[1].value().name() == "td");
+        for (th, td) in pairs.map(|w| (w[0], w[1])) {
             let field = text(th);
             if field.is_empty() {
                 continue;
@@ -405,15 +433,45 @@ pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
     out
 }
 
-/// Parses the four shop lists.
+/// The ids of the shop lists the reference crawler stores.
+pub const KNOWN_LISTS: [&str; 4] =
+    ["OpenMarketMallListDiv", "AffiliateMallListDiv", "cardCashMallList", "cashMallList"];
+
+/// The group containers of a `#defaultMallList` answer that are not one of the four known lists.
+pub fn unknown_groups(html: &str) -> Vec<String> {
+    let doc = Html::parse_fragment(html);
+    doc.select(&sel("#defaultMallList > div[id]"))
+        .filter_map(|g| g.value().id().map(str::to_owned))
+        .filter(|id| !KNOWN_LISTS.contains(&id.as_str()))
+        .collect()
+}
+
+/// A shipping text (`무료배송`, `(무료배송)`, `배송비 3,000원`, `(배송비 3,000원)`, `유/무료`) as
+/// the stored cost; `유/무료` (it depends) is `None`, never free.
+pub fn shipping_cost(text: &str) -> Option<i64> {
+    let inner = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    if inner == "유/무료" {
+        return None;
+    }
+    if inner == "무료배송" {
+        return Some(0);
+    }
+    digits(inner.trim_start_matches("배송비").trim())
+}
+
+/// Parses the four shop lists of either shape (`div.diff_wrap` or `#defaultMallList`); other
+/// group containers are left out.
 pub fn parse_malls(html: &str) -> Vendors {
     let doc = Html::parse_fragment(html);
     let list = |id: &str, coded: bool| -> Vec<Vendor> {
         doc.select(&sel(&format!("#{id} div.diff_item")))
             .filter_map(|item| {
+                // Where a card price is shown it is the stored price (DANAWA.md "Card prices").
                 let card_line = item.select(&sel(".d_dsc .card_line")).next();
                 let price_el = match card_line {
-                    Some(line) => line.select(&sel("em.prc_c")).next(),
+                    Some(line) => {
+                        line.select(&sel(".card_prc em")).next().or_else(|| line.select(&sel("em.prc_c")).next())
+                    }
                     None => item.select(&sel(".d_dsc .prc_line em.prc_c")).next(),
                 }?;
                 let price = digits(&text(price_el))?;
@@ -426,18 +484,13 @@ pub fn parse_malls(html: &str) -> Vendors {
                 let link = item.value().attr("data-linkproduct").unwrap_or("");
                 let code = link.split('_').next().unwrap_or("").to_owned();
                 let ship = item.select(&sel(".ship")).next().map(text).unwrap_or_default();
-                let shipping = if ship.contains("무료") {
-                    0
-                } else {
-                    digits(ship.trim_start_matches("배송비").trim()).unwrap_or(0)
-                };
                 let url = item.select(&sel(".d_buy a")).next()?.value().attr("href")?.to_owned();
                 Some(Vendor {
                     vendor_name: name,
                     vendor_code: (coded || npay).then_some(code),
                     vendor_url: url,
                     price,
-                    shipping_cost: Some(shipping),
+                    shipping_cost: shipping_cost(&ship),
                     card: card_line.and_then(|l| l.select(&sel(".txt")).next().map(text)),
                 })
             })
