@@ -165,7 +165,8 @@ pub async fn capture(args: &CaptureArgs) -> anyhow::Result<Vec<AnswerReport>> {
 pub fn parse_dir(dir: &Path) -> anyhow::Result<Vec<AnswerReport>> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest: Manifest = serde_json::from_str(&text).with_context(|| format!("{} is not a manifest", path.display()))?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a manifest", path.display()))?;
     manifest
         .answers
         .iter()
@@ -183,7 +184,9 @@ pub fn report(answer: &CapturedAnswer, body: &str) -> AnswerReport {
     let (found, parsed) = match answer.kind {
         AnswerKind::CategoryPage => summarise(parse_bootstrap(body), |page| match page {
             BootstrapPage::Legacy(v) => format!("legacy template; {}", options_line(v)),
-            BootstrapPage::NextJs { values: Some(v), .. } => format!("Next.js template with context; {}", options_line(v)),
+            BootstrapPage::NextJs { values: Some(v), .. } => {
+                format!("Next.js template with context; {}", options_line(v))
+            }
             BootstrapPage::NextJs { values: None, total_count, .. } => {
                 format!("Next.js template without category context (totalCount {total_count:?})")
             }
@@ -288,7 +291,9 @@ fn probes(kind: AnswerKind) -> &'static [&'static str] {
             "script:oGlobalSetting",
             "script:oProductDescriptionInfo",
         ],
-        AnswerKind::SpecTable => &["table.spec_tbl", "table.spec_tbl tr", "table.spec_tbl th.tit", "table.spec_tbl td.dsc"],
+        AnswerKind::SpecTable => {
+            &["table.spec_tbl", "table.spec_tbl tr", "table.spec_tbl th.tit", "table.spec_tbl td.dsc"]
+        }
         AnswerKind::ShopList => &[
             "#defaultMallList",
             "#OpenMarketMallListDiv",

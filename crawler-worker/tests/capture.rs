@@ -34,7 +34,8 @@ async fn capture_writes_answers_that_parse_back_to_the_same_report() {
     let params = CatalogueParams { seed: 5, categories: 6, products_per_category: 120, max_variants: 3 };
     let sim = harness::start_sim(params, FaultConfig::default()).await;
     let dir = TempDir::new("capture");
-    let config_text = include_str!("../../danawa-sim/src/default_config.json").replace("https://prod.danawa.com", &sim.origin());
+    let config_text =
+        include_str!("../../danawa-sim/src/default_config.json").replace("https://prod.danawa.com", &sim.origin());
     let config = dir.path().join("scrapConfig.json");
     std::fs::write(&config, config_text).expect("config");
 
@@ -45,7 +46,13 @@ async fn capture_writes_answers_that_parse_back_to_the_same_report() {
         let kinds: Vec<AnswerKind> = reports.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            [AnswerKind::CategoryPage, AnswerKind::ListFragment, AnswerKind::ProductPage, AnswerKind::SpecTable, AnswerKind::ShopList],
+            [
+                AnswerKind::CategoryPage,
+                AnswerKind::ListFragment,
+                AnswerKind::ProductPage,
+                AnswerKind::SpecTable,
+                AnswerKind::ShopList
+            ],
             "{category}"
         );
         assert_eq!(problems(&reports), Vec::<String>::new(), "{category}");

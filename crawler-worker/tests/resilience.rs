@@ -257,3 +257,77 @@ async fn undecodable_and_overdelivered_entries_go_to_the_dead_letters() {
     assert_eq!(undecodable.fields.get("body").map(String::as_str), Some("{not json"), "kept verbatim");
     assert_eq!(sim.state().observer.stats().by_endpoint.get("product_page"), None, "neither was fetched");
 }
+
+/// A failed request is retried alone: with every AJAX answer of the site failing now and then,
+/// each product page is still fetched exactly once per item job (before issue 12, a failure of
+/// an item's spec table or shop list started all three requests again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_request_is_retried_alone_not_its_whole_job() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let faults =
+        FaultConfig { error_5xx: 0.3, empty_200: 0.1, scope: danawa_sim::Scope::Ajax, ..FaultConfig::default() };
+    let sim =
+        start_sim(CatalogueParams { seed: 8, categories: 2, products_per_category: 20, max_variants: 1 }, faults).await;
+    let config = config_for(&sim, 2);
+    let truth = danawa_sim::ground_truth(&sim.state().catalogue, &config);
+    let items: Vec<_> = truth.iter().filter(|p| p.stock).take(20).collect();
+    enqueue(&pool, items.iter().map(|p| item_job(&config, &p.category, &p.pcode)).collect()).await;
+    let stop = CancellationToken::new();
+    let crawler = tokio::spawn({
+        let settings = settings(&redis, "w1", 3);
+        let stop = stop.clone();
+        async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") }
+    });
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(120)).await;
+    stop.cancel();
+    crawler.await.expect("worker stops");
+    assert_eq!(counters.get("done:item"), Some(&(items.len() as i64)), "{counters:?}");
+    let stats = sim.state().observer.stats();
+    let count = |endpoint: &str| stats.by_endpoint.get(endpoint).copied().unwrap_or(0);
+    assert_eq!(count("product_page"), items.len() as u64, "one product page per job: {:?}", stats.by_endpoint);
+    assert!(
+        count("spec_ajax") > items.len() as u64 && count("mall_ajax") > items.len() as u64,
+        "{:?}",
+        stats.by_endpoint
+    );
+    assert_eq!(counters.get("requests").copied(), Some(stats.requests as i64), "every request counted, retries too");
+}
+
+/// When one request uses up its attempts, the dead letter names it: the endpoint, the pcode,
+/// its attempts and its last error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_names_the_request_that_used_up_its_attempts() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let faults = FaultConfig { error_5xx: 1.0, scope: danawa_sim::Scope::Ajax, ..FaultConfig::default() };
+    let sim =
+        start_sim(CatalogueParams { seed: 8, categories: 1, products_per_category: 10, max_variants: 1 }, faults).await;
+    let config = config_for(&sim, 1);
+    let truth = danawa_sim::ground_truth(&sim.state().catalogue, &config);
+    let part = truth.iter().find(|p| p.stock).expect("an in-stock part");
+    enqueue(&pool, vec![item_job(&config, &part.category, &part.pcode)]).await;
+    let stop = CancellationToken::new();
+    let mut settings = settings(&redis, "w1", 3);
+    settings.max_attempts = 4;
+    let crawler = tokio::spawn({
+        let stop = stop.clone();
+        async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") }
+    });
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    stop.cancel();
+    crawler.await.expect("worker stops");
+    assert_eq!(counters.get("dead:item"), Some(&1), "{counters:?}");
+    let letter = dead_letters(&pool).await.remove(0);
+    assert_eq!(letter.reason, DeadReason::MaxAttempts);
+    assert_eq!(letter.attempts, 4);
+    let request = letter.request.expect("the dead letter names the request");
+    assert_eq!(request.endpoint, "spec");
+    assert_eq!(request.target, format!("pcode {}", part.pcode));
+    assert!(request.url.ends_with("/info/ajax/getProductDescription.ajax.php"), "{}", request.url);
+    assert!(letter.last_error.starts_with("HTTP 5"), "{}", letter.last_error);
+    let stats = sim.state().observer.stats();
+    assert_eq!(stats.by_endpoint.get("product_page"), Some(&1), "the product page was not fetched again");
+    assert_eq!(stats.by_endpoint.get("spec_ajax"), Some(&4));
+    assert_eq!(stats.by_endpoint.get("mall_ajax"), None);
+}

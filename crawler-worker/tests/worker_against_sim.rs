@@ -78,6 +78,73 @@ async fn list_results_agree_with_the_ground_truth() {
     assert_eq!(i64::try_from(pages).ok(), counters.get("done:list").copied(), "one result per list page");
 }
 
+/// DANAWA.md "Newer evidence", attribute filters and the 2026 list form: what the site was sent.
+/// Every attribute-filtered list request carries the category page's full `CATE|GROUP|ID|OR`
+/// value (never the config's bare id, which the site answers with the unfiltered list), twice
+/// as the site's script sends it, with `btnAllOptUse=true` and the 2026 fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_requests_carry_the_full_attribute_value_and_the_2026_form() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(small_catalogue(2, 100), FaultConfig::default()).await;
+    let config = config_for(&sim, 2);
+    enqueue(&pool, list_jobs(&config)).await;
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(settings(&redis, "w1", 3), &stop);
+    wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    stop.cancel();
+    worker.await.expect("worker stops");
+    let forms: Vec<Vec<(String, String)>> =
+        sim.state().observer.log(0, 10_000).into_iter().filter_map(|entry| entry.form).collect();
+    let field = |form: &[(String, String)], name: &str| -> Vec<String> {
+        form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    };
+    let mut filtered = 0;
+    for form in &forms {
+        for name in ["isAssemblyGalleryCategory", "bMakerDisplayYN", "sMallMinPriceDisplayYN", "coupangMemberSort"] {
+            assert_eq!(field(form, name).len(), 1, "{name} in {form:?}");
+        }
+        let values = field(form, "searchAttributeValue[]");
+        if values.is_empty() {
+            continue;
+        }
+        filtered += 1;
+        assert_eq!(field(form, "searchAttributeValueRep[]"), values);
+        assert_eq!(field(form, "btnAllOptUse"), ["true"]);
+        for value in values {
+            let parts: Vec<&str> = value.split('|').collect();
+            assert!(parts.len() == 4 && parts[3] == "OR", "a full checkbox value, not a bare id: {value}");
+        }
+    }
+    assert!(filtered > 0, "motherboard's attribute filters were crawled: {} list requests", forms.len());
+}
+
+/// A config attribute the category page does not offer is a dead letter with a plain reason,
+/// never an unfiltered crawl (DANAWA.md "Newer evidence", attribute filters).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_the_page_does_not_offer_is_a_dead_letter_not_an_unfiltered_crawl() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let sim = start_sim(small_catalogue(2, 50), FaultConfig::default()).await;
+    let mut config = config_for(&sim, 2);
+    config.categories.truncate(2);
+    config.categories.remove(0);
+    config.categories[0].filters.truncate(1);
+    config.categories[0].filters[0].value = "999999".into();
+    enqueue(&pool, list_jobs(&config)).await;
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(settings(&redis, "w1", 3), &stop);
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
+    stop.cancel();
+    worker.await.expect("worker stops");
+    assert_eq!(counters.get("dead:list"), Some(&1));
+    assert_eq!(counters.get("done:list"), None, "nothing crawled unfiltered");
+    let letters = dead_letters(&pool).await;
+    assert_eq!(letters[0].last_error, "attribute 999999 is not offered on category 112751");
+    let list_requests = sim.state().observer.stats().by_endpoint.get("list_ajax").copied().unwrap_or(0);
+    assert_eq!(list_requests, 0, "no list request was sent");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_results_agree_with_the_ground_truth() {
     let redis = RedisServer::start();

@@ -12,7 +12,7 @@ use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
 use common::queue::{self, counter, Add, Step};
 use common::secret::SecretUrl;
 use common::settings::{CommonSettings, LogFormat, WorkerSettings};
-use crawler_worker::settings::{CrawlerSettings, Environment, RobotsPolicy, HttpArgs};
+use crawler_worker::settings::{CrawlerSettings, Environment, HttpArgs, RobotsPolicy};
 use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
 use deadpool_redis::redis::AsyncCommands;
 use test_harness::RedisServer;

@@ -142,4 +142,3 @@ pub fn assert_equals_truth(parts: &BTreeMap<String, Part>, truth: &BTreeMap<Stri
 pub fn wait_exit(child: Child, limit: Duration) -> i32 {
     child.wait_timeout(limit).and_then(|s| s.code()).unwrap_or(-1)
 }
-
