@@ -10,6 +10,7 @@ pub mod report;
 pub mod settings;
 pub mod sim;
 pub mod stack;
+pub mod truth;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -59,6 +60,15 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     let log = stack.sim_client.log().await?;
     let summary = workload::read_summary(&producer.log)?;
     let crawler_logs: Vec<PathBuf> = stack.crawlers.iter().map(|w| w.log.clone()).collect();
+    let ports: Vec<u16> = stack.crawlers.iter().map(|w| w.http_port).collect();
+    let incomplete = truth::crawler_counter(&ports, "ek_crawler_incomplete_answers_total").await;
+    let truth = if settings.check_truth {
+        let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
+        let expected = stack.sim_client.truth(&text).await?;
+        Some(truth::check(&stack.mongo.uri(), expected).await?)
+    } else {
+        None
+    };
     stack.stop().await;
 
     Ok(Report::new(Measured {
@@ -75,6 +85,9 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         log,
         overhead: joblog::overhead(&crawler_logs),
         usage,
+        sim_args: settings.sim_args.join(" "),
+        incomplete_answers: incomplete,
+        truth,
     }))
 }
 

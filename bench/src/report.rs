@@ -31,6 +31,11 @@ pub struct Measured {
     pub overhead: Overhead,
     /// (kind, usage) for every process sampled.
     pub usage: Vec<(&'static str, Usage)>,
+    /// Extra flags of `danawa-sim serve` (faults, templates).
+    pub sim_args: String,
+    /// `ek_crawler_incomplete_answers_total` over the crawlers at the end.
+    pub incomplete_answers: u64,
+    pub truth: Option<crate::truth::TruthCheck>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +80,11 @@ pub struct Report {
     pub bytes_per_product: f64,
     pub products_per_sec: f64,
     pub processes: Vec<KindUsage>,
+    pub sim_args: String,
+    /// Answers the sim cut or failed, by fault.
+    pub faults: BTreeMap<String, u64>,
+    pub incomplete_answers: u64,
+    pub truth: Option<crate::truth::TruthCheck>,
 }
 
 impl Report {
@@ -96,6 +106,10 @@ impl Report {
             latency: m.latency,
             wall_secs: m.wall_secs,
             requests,
+            faults: m.stats.by_fault.clone(),
+            sim_args: m.sim_args,
+            incomplete_answers: m.incomplete_answers,
+            truth: m.truth,
             requests_by_endpoint: m.stats.by_endpoint,
             requests_by_status: m.stats.by_status,
             logged_requests: m.log.len(),
@@ -141,7 +155,7 @@ impl Report {
         let endpoints: Vec<String> = self.requests_by_endpoint.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let statuses: Vec<String> = self.requests_by_status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let o = &self.job_overhead;
-        vec![
+        let mut figures = vec![
             (
                 "setting",
                 format!(
@@ -178,7 +192,28 @@ impl Report {
                 format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} jobs)", o.p50_ms, o.p99_ms, o.max_ms, o.jobs),
             ),
             ("products per second", format!("{:.2}", self.products_per_sec)),
-        ]
+        ];
+        if !self.sim_args.is_empty() || !self.faults.is_empty() {
+            let faults: Vec<String> = self.faults.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            figures.push(("sim flags", format!("`{}`", self.sim_args)));
+            figures.push(("faults served (sim)", faults.join(", ")));
+            figures.push(("incomplete answers caught (crawlers)", self.incomplete_answers.to_string()));
+        }
+        if let Some(t) = &self.truth {
+            let fields: Vec<String> = t.differing_fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            figures.push((
+                "**parts against the truth**",
+                format!(
+                    "{} of {} differ ({}), {} missing, {} extra",
+                    t.differing,
+                    t.truth_parts,
+                    if fields.is_empty() { "none".to_owned() } else { fields.join(", ") },
+                    t.missing,
+                    t.extra
+                ),
+            ));
+        }
+        figures
     }
 }
 
@@ -256,6 +291,7 @@ mod tests {
                 in_flight: 0,
                 by_endpoint: BTreeMap::new(),
                 by_status: BTreeMap::new(),
+                by_fault: BTreeMap::new(),
             },
             log: (1..=60).map(|seq| LogEntry { seq, at_ms: 0, duration_ms: 950.0 }).collect(),
             overhead: Overhead::default(),
@@ -263,6 +299,9 @@ mod tests {
                 ("crawler", Usage { cpu_secs: 1.0, peak_rss_kib: 10240 }),
                 ("crawler", Usage { cpu_secs: 2.0, peak_rss_kib: 20480 }),
             ],
+            sim_args: String::new(),
+            incomplete_answers: 0,
+            truth: None,
         }
     }
 

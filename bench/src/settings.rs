@@ -59,6 +59,15 @@ pub struct Settings {
     #[arg(long, env = "BENCH_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Extra flags for `danawa-sim serve`, space-separated (`--truncate 0.05 --next-share 1`).
+    #[arg(long, env = "BENCH_SIM_ARGS", value_delimiter = ' ', allow_hyphen_values = true)]
+    pub sim_args: Vec<String>,
+
+    /// After the run, compare every `parts` document with the sim's ground truth and report
+    /// the parts that differ (what a silently wrong crawl looks like).
+    #[arg(long, env = "BENCH_CHECK_TRUTH")]
+    pub check_truth: bool,
+
     /// Where the release binaries are (default: target/release of the workspace).
     #[arg(long, env = "BENCH_BIN_DIR")]
     pub bin_dir: Option<PathBuf>,

@@ -18,6 +18,8 @@ pub struct SimStats {
     pub in_flight: u64,
     pub by_endpoint: BTreeMap<String, u64>,
     pub by_status: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub by_fault: BTreeMap<String, u64>,
 }
 
 /// The part of a `/_sim/log` entry the report uses.
@@ -61,6 +63,21 @@ impl SimClient {
         let url = format!("{}/_sim/reset", self.origin);
         self.http.post(&url).send().await.and_then(|r| r.error_for_status()).context("POST /_sim/reset")?;
         Ok(())
+    }
+
+    /// The ground truth of `config` (scrapConfig.json text): the parts a complete crawl leaves.
+    pub async fn truth(&self, config: &str) -> anyhow::Result<Vec<common::parts::Part>> {
+        let url = format!("{}/_sim/truth", self.origin);
+        let response = self
+            .http
+            .post(&url)
+            .body(config.to_owned())
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .context("POST /_sim/truth")?;
+        let body = response.bytes().await.context("reading /_sim/truth")?;
+        serde_json::from_slice(&body).context("decoding /_sim/truth")
     }
 
     pub async fn stats(&self) -> anyhow::Result<SimStats> {

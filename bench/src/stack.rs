@@ -20,7 +20,7 @@ const STOP_GRACE: Duration = Duration::from_secs(40);
 pub struct Worker {
     pub child: Child,
     pub log: PathBuf,
-    http_port: u16,
+    pub http_port: u16,
 }
 
 /// Everything started for one benchmark run.
@@ -128,7 +128,8 @@ async fn start_sim(settings: &Settings, bin_dir: &Path, log_dir: &Path) -> anyho
         .args(["--max-variants", &settings.max_variants.to_string()])
         .args(["--latency", &latency])
         // Room for every request of the run, so the log covers all of them.
-        .args(["--log-capacity", "1000000"]);
+        .args(["--log-capacity", "1000000"])
+        .args(settings.sim_args.iter().filter(|a| !a.is_empty()));
     let child = Child::spawn(cmd, &log_dir.join("danawa-sim.log")).map_err(anyhow::Error::msg)?;
     let client = SimClient::new(format!("http://127.0.0.1:{port}"))?;
     client.wait_ready(START_LIMIT).await.with_context(|| format!("danawa-sim --latency {latency}"))?;

@@ -62,6 +62,14 @@ pub enum CrawlError {
     /// The site pushes back: new circuit, backoff, retry.
     #[error("blocked ({}): {detail}", cause.as_str())]
     Blocked { cause: BlockCause, detail: String, retry_after: Option<Duration> },
+    /// A body that ended before its `Content-Length` or its chunked end: incomplete, a soft
+    /// block like a missing end marker.
+    #[error("incomplete {} answer: the body ended before its length", answer.as_str())]
+    ShortBody {
+        answer: crate::complete::AnswerKind,
+        #[source]
+        source: reqwest::Error,
+    },
     /// An answer without its end marker: a soft block, never parsed.
     #[error(transparent)]
     Incomplete(#[from] Incomplete),
@@ -94,7 +102,9 @@ impl CrawlError {
     pub fn decision(&self) -> Decision {
         match self {
             CrawlError::Rejected(_) => Decision::GiveUp,
-            CrawlError::Blocked { .. } | CrawlError::Incomplete(_) => Decision::NewCircuit,
+            CrawlError::Blocked { .. } | CrawlError::Incomplete(_) | CrawlError::ShortBody { .. } => {
+                Decision::NewCircuit
+            }
             CrawlError::Network { .. } | CrawlError::Status { .. } | CrawlError::Unparseable { .. } => Decision::Retry,
             CrawlError::Redis(_) => Decision::Retry,
             CrawlError::WrongTemplate(_) => Decision::Reconnect,
@@ -105,7 +115,7 @@ impl CrawlError {
     pub fn block_cause(&self) -> Option<BlockCause> {
         match self {
             CrawlError::Blocked { cause, .. } => Some(*cause),
-            CrawlError::Incomplete(_) => Some(BlockCause::Incomplete),
+            CrawlError::Incomplete(_) | CrawlError::ShortBody { .. } => Some(BlockCause::Incomplete),
             _ => None,
         }
     }

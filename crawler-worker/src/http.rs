@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use reqwest::StatusCode;
 
-use crate::complete;
+use crate::complete::{self, AnswerKind};
 use crate::danawa::{self, Method, Request};
 use crate::errors::{BlockCause, CrawlError};
 use crate::metrics::AnswerLabels;
@@ -139,7 +139,12 @@ impl Session {
 
     /// [`Session::send`], on a connection of its own (never reused) when `fresh`.
     pub async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
-        let exchange = self.exchange(request, fresh).await?;
+        let exchange = self.exchange(request, fresh).await.inspect_err(|error| {
+            if matches!(error, CrawlError::ShortBody { .. }) {
+                let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
+                self.fetcher.metrics.incomplete.get_or_create(&labels).inc();
+            }
+        })?;
         let body = classify(exchange.status, exchange.retry_after, exchange.body)?;
         complete::check(request.answer, &body).inspect_err(|_| {
             let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
@@ -171,7 +176,7 @@ impl Session {
         }
         self.requests += 1;
         let started = Instant::now();
-        let result = read_answer(builder).await;
+        let result = read_answer(builder, request.answer).await;
         let took = started.elapsed();
         self.http_time += took;
         fetcher.metrics.request_seconds.observe(took.as_secs_f64());
@@ -208,7 +213,7 @@ pub struct Exchange {
     pub took: Duration,
 }
 
-async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Exchange, CrawlError> {
+async fn read_answer(builder: reqwest::RequestBuilder, answer: AnswerKind) -> Result<Exchange, CrawlError> {
     let response = builder.send().await.map_err(transient)?;
     let status = response.status();
     let retry_after =
@@ -218,12 +223,16 @@ async fn read_answer(builder: reqwest::RequestBuilder) -> Result<Exchange, Crawl
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let body = response.text().await.map_err(transient)?;
+    // A body that ends before its `Content-Length` or its last chunk is an incomplete answer.
+    let body = response.text().await.map_err(|source| match source.is_body() || source.is_decode() {
+        true => CrawlError::ShortBody { answer, source },
+        false => transient(source),
+    })?;
     Ok(Exchange { status, retry_after, headers, sent_headers: Vec::new(), body, took: Duration::ZERO })
 }
 
-/// A failed request or body read. A body shorter than its `Content-Length`, or a chunked body
-/// without its last chunk, ends here too ("answer cut off"): hyper checks both while reading.
+/// A failed request (a body cut short is [`CrawlError::ShortBody`]: hyper checks the
+/// `Content-Length` and the chunked end while reading).
 fn transient(source: reqwest::Error) -> CrawlError {
     let what = if source.is_timeout() {
         "timeout"
