@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use bson::{doc, Bson, DateTime, Document};
-use common::messages::{CrawlResult, ItemJob, ListPageResult};
+use common::messages::{CrawlResult, ListPageResult};
 use common::parts::COLLECTION;
 use futures::TryStreamExt;
 use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
@@ -12,7 +12,7 @@ use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteCon
 use mongodb::ClientSession;
 
 use super::error::{classify, write_error, AttemptError};
-use super::{item, list, ClaimRequest, Entry, Retry, Store, Written};
+use super::{item, item_job, list, ClaimRequest, Entry, Retry, Store, Written};
 
 /// A pcode an entry may want an item job for.
 struct Candidate<'a> {
@@ -69,7 +69,7 @@ impl Store {
         let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
         self.mark_updating(session, &claimed).await?;
         for candidate in claimed {
-            jobs[candidate.index].item_jobs.push(item_job(candidate));
+            jobs[candidate.index].item_jobs.push(item_job(candidate.list, candidate.pcode));
         }
         Ok(())
     }
@@ -203,18 +203,6 @@ fn candidates<'a>(batch: &[Entry<'a>], live: &[usize]) -> Vec<Candidate<'a>> {
         }
     }
     out
-}
-
-fn item_job(candidate: &Candidate<'_>) -> ItemJob {
-    let job = &candidate.list.job;
-    ItemJob {
-        run_id: job.run_id.clone(),
-        pcode: candidate.pcode.to_owned(),
-        category: job.category.clone(),
-        category_number: job.category_number.clone(),
-        item_base_url: job.items.as_ref().map(|p| p.item_base_url.clone()).unwrap_or_default(),
-        attempt: 0,
-    }
 }
 
 /// An integer field of a reply, whichever integer type the server chose.
