@@ -34,6 +34,9 @@ impl Store {
             .write_concern(WriteConcern::builder().w(Acknowledgment::Majority).build())
             .build();
         session.start_transaction().with_options(options).await.map_err(classify)?;
+        // A process that stalls here (SIGSTOP, a frozen VM) past `--claim-idle` has its batch
+        // taken over by another updater; see `tests/stalled_transaction.rs`.
+        common::failpoint::hit("updater-in-transaction");
         match self.write_all(&mut session, batch, live, &mut jobs).await {
             Ok(()) => self.commit(&mut session).await.map(|()| jobs),
             Err(error) => {
@@ -155,14 +158,34 @@ impl Store {
         Ok(stale)
     }
 
+    /// Marks the claimed parts `isUpdating: true` — except a part whose item job of this run
+    /// has already finished (`itemCheckedRun` is this run). That happens when this transaction
+    /// belongs to an updater that stalled past `--claim-idle`: another one took the entry over,
+    /// acked it with the item jobs, and the item results came back before this commit; marking
+    /// the part now would leave it `isUpdating` with no job in flight. The filter is enough
+    /// because a transaction that writes a part changed after its snapshot fails with a write
+    /// conflict and is retried on a fresh snapshot (checked against SecantusDB in
+    /// `tests/conflicts.rs`), so the filter never reads a stale `itemCheckedRun`.
     async fn mark_updating(&self, session: &mut ClientSession, claimed: &[&Candidate<'_>]) -> Result<(), AttemptError> {
         if claimed.is_empty() {
             return Ok(());
         }
-        let pcodes: Vec<&str> = claimed.iter().map(|c| c.pcode).collect();
-        let statement = doc! {"q": {"pcode": {"$in": pcodes}}, "u": {"$set": {"isUpdating": true}}, "multi": true};
+        let mut by_run: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for candidate in claimed {
+            by_run.entry(candidate.list.job.run_id.as_str()).or_default().push(candidate.pcode);
+        }
+        let statements = by_run
+            .into_iter()
+            .map(|(run, pcodes)| {
+                doc! {
+                    "q": {"pcode": {"$in": pcodes}, item::ITEM_CHECKED_RUN: {"$ne": run}},
+                    "u": {"$set": {"isUpdating": true}},
+                    "multi": true,
+                }
+            })
+            .collect();
         // Not attributable to one entry: a refusal here fails the batch rather than an entry.
-        match self.update(session, usize::MAX, vec![statement]).await {
+        match self.update(session, usize::MAX, statements).await {
             Err(AttemptError::Entry { reason, .. }) => Err(AttemptError::Retry(Retry::Transient(reason))),
             other => other.map(drop),
         }
