@@ -28,6 +28,12 @@ pub mod counter {
     pub fn dead(kind: &str) -> String {
         format!("dead:{kind}")
     }
+    /// Entries of a run taken out of the streams when a newer run started (`producer run
+    /// --fresh --force`): finished without being processed, so for a replaced run
+    /// `enqueued = done + dead + superseded + in flight`.
+    pub fn superseded(kind: &str) -> String {
+        format!("superseded:{kind}")
+    }
 }
 
 /// An entry to add to a stream.
