@@ -38,6 +38,17 @@ enum Decoded {
 /// A step to run after the commit, with what it is for: the entry, its kind and outcome label.
 struct Planned {
     step: Step,
+    label: Label,
+}
+
+impl Planned {
+    fn new(step: Step, id: &str, kind: &'static str, outcome: &'static str) -> Self {
+        Self { step, label: Label { id: id.to_owned(), kind, outcome } }
+    }
+}
+
+/// What a step was for, kept for logging and metrics once it ran.
+struct Label {
     id: String,
     kind: &'static str,
     outcome: &'static str,
@@ -64,7 +75,7 @@ impl BatchHandler for UpdateHandler {
             steps.push(match entry {
                 Decoded::Dead(delivery, failure, kind, result) => {
                     let step = self.dead_step(delivery, failure.clone(), result.as_deref());
-                    Planned { step, id: delivery.id.clone(), kind, outcome: "dead" }
+                    Planned::new(step, &delivery.id, kind, "dead")
                 }
                 Decoded::Result(delivery, result) => match outcomes.next() {
                     Some(outcome) => self.outcome_step(delivery, result, outcome),
@@ -140,12 +151,11 @@ impl UpdateHandler {
 
     fn outcome_step(&self, delivery: &Delivery, result: &CrawlResult, outcome: EntryOutcome) -> Planned {
         let kind = result.kind().as_str();
-        let id = delivery.id.clone();
         match outcome {
             EntryOutcome::Rejected { reason } => {
                 tracing::warn!(id = %delivery.id, %reason, "result rejected: dead-lettered");
                 let step = self.dead_step(delivery, failure(DeadReason::Invalid, reason), Some(result));
-                Planned { step, id, kind, outcome: "dead" }
+                Planned::new(step, &delivery.id, kind, "dead")
             }
             EntryOutcome::Applied { item_jobs, inserted, updated } => {
                 let adds = item_jobs
@@ -167,7 +177,7 @@ impl UpdateHandler {
                     ],
                     adds,
                 };
-                Planned { step, id, kind, outcome: "done" }
+                Planned::new(step, &delivery.id, kind, "done")
             }
         }
     }
@@ -212,11 +222,11 @@ impl UpdateHandler {
 
     /// Acks the committed batch; see [`queue::apply_until_done`].
     async fn finish(&self, planned: Vec<Planned>) {
-        let steps: Vec<Step> = planned.iter().map(|p| p.step.clone()).collect();
+        let (steps, labels): (Vec<Step>, Vec<Label>) = planned.into_iter().map(|p| (p.step, p.label)).unzip();
         let Some(results) = queue::apply_until_done(&self.pool, UPDATERS_GROUP, &steps, &self.shutdown).await else {
             return;
         };
-        for (plan, result) in planned.iter().zip(results) {
+        for (plan, result) in labels.iter().zip(results) {
             match result {
                 StepOutcome::AlreadyAcked => {
                     tracing::info!(id = %plan.id, kind = plan.kind, "entry already acknowledged by another consumer: nothing added");
