@@ -11,6 +11,8 @@
 --               counters hash index (0: none), number of increments C, C pairs (field, delta),
 --               number of adds A, then per add:
 --                 stream index, dedupe set index (0: none), dedupe member,
+--                 guard hash index (0: none), guard field, guard value (added only when
+--                 HGET hash field == value; checked before the dedupe set is touched),
 --                 counter field bumped by 1 when added ("": none), approximate MAXLEN (0: none),
 --                 number of fields F, F pairs (field, value)
 -- Returns     per step: the number of entries added, or -1 when the entry was no longer pending.
@@ -46,11 +48,15 @@ for s = 1, steps do
   local added = 0
   for _ = 1, adds do
     local stream, dedupe, member = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]
-    local counter, maxlen, nfields = ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-    local first_field = i + 6
+    local guard, guard_field, guard_value = tonumber(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5]
+    local counter, maxlen, nfields = ARGV[i + 6], tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
+    local first_field = i + 9
     i = first_field + 2 * nfields
 
     local fresh = live
+    if fresh and guard > 0 then
+      fresh = redis.call('HGET', KEYS[guard], guard_field) == guard_value
+    end
     if fresh and dedupe > 0 then
       fresh = redis.call('SADD', KEYS[dedupe], member) == 1
     end

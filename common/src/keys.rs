@@ -27,6 +27,13 @@ impl Keys {
         format!("{}:results", self.tag)
     }
 
+    /// Where a new run moves what is left in `stream` (the jobs or results stream) when it
+    /// starts: entries of older runs, out of the workers' reach until the producer has counted
+    /// and deleted them.
+    pub fn superseded(&self, stream: &str) -> String {
+        format!("{stream}:superseded")
+    }
+
     /// Jobs and results that could not be processed, with the reason.
     pub fn dead(&self) -> String {
         format!("{}:dead", self.tag)
@@ -81,6 +88,7 @@ mod tests {
             keys.jobs(),
             keys.results(),
             keys.dead(),
+            keys.superseded(&keys.jobs()),
             keys.run(),
             keys.run_counters("r1"),
             keys.run_items_seen("r1"),

@@ -28,6 +28,12 @@ pub mod counter {
     pub fn dead(kind: &str) -> String {
         format!("dead:{kind}")
     }
+    /// Entries of a run taken out of the streams when a newer run started (`producer run
+    /// --fresh --force`): finished without being processed, so for a replaced run
+    /// `enqueued = done + dead + superseded + in flight`.
+    pub fn superseded(kind: &str) -> String {
+        format!("superseded:{kind}")
+    }
 }
 
 /// An entry to add to a stream.
@@ -36,6 +42,9 @@ pub struct Add {
     pub stream: String,
     /// `(set key, member)`: add only when the member is new to the set.
     pub dedupe: Option<(String, String)>,
+    /// `(hash key, field, value)`: add only when `HGET key field` equals `value` — e.g. only
+    /// while the pcode is still claimed by this entry in the run's claim hash.
+    pub guard: Option<(String, String, String)>,
     /// Run-counter field bumped when the entry is added.
     pub counter: Option<String>,
     /// Approximate cap on the stream's length (the dead-letter stream).
@@ -121,6 +130,10 @@ pub async fn apply<C: ConnectionLike>(
             match &add.dedupe {
                 Some((set, member)) => argv.extend([keys.index(set), member.clone()]),
                 None => argv.extend(["0".to_owned(), String::new()]),
+            }
+            match &add.guard {
+                Some((hash, field, value)) => argv.extend([keys.index(hash), field.clone(), value.clone()]),
+                None => argv.extend(["0".to_owned(), String::new(), String::new()]),
             }
             argv.push(add.counter.clone().unwrap_or_default());
             argv.push(add.max_len.unwrap_or(0).to_string());

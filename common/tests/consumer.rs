@@ -218,3 +218,39 @@ async fn shutdown_waits_for_in_flight_work() {
     let results: usize = conn.xlen(RESULTS).await.expect("xlen");
     assert_eq!(results, 2, "both in-flight entries finished and were acked before the loop returned");
 }
+
+#[tokio::test]
+async fn a_guarded_add_happens_only_while_the_hash_field_holds_the_value() {
+    let server = RedisServer::start();
+    let pool = pool(&server);
+    enqueue(&pool, 1).await;
+    let mut conn = pool.get().await.expect("conn");
+    let opts = redis::streams::StreamReadOptions::default().group(GROUP, "a").count(1);
+    let read: redis::streams::StreamReadReply = conn.xread_options(&[STREAM], &[">"], &opts).await.expect("read");
+    let id = read.keys[0].ids[0].id.clone();
+    let claims = "{t}:run:r:items";
+    let _: () = conn.hset_multiple(claims, &[("p1", id.as_str()), ("p2", "someone-else")]).await.expect("claims");
+    let guarded = |pcode: &str| Add {
+        stream: RESULTS.into(),
+        guard: Some((claims.into(), pcode.into(), id.clone())),
+        dedupe: Some(("{t}:guarded".into(), pcode.into())),
+        counter: Some("enqueued:item".into()),
+        fields: vec![("pcode", pcode.into())],
+        ..Add::default()
+    };
+    let step = Step {
+        ack: Some((STREAM.into(), id.clone())),
+        counters: Some(COUNTERS.into()),
+        adds: vec![guarded("p1"), guarded("p2"), guarded("p3")],
+        ..Step::default()
+    };
+    let outcome = queue::apply(&mut conn, GROUP, &[step]).await.expect("apply");
+    assert_eq!(outcome, [StepOutcome::Applied { added: 1 }], "only p1 is claimed by the entry");
+    let results: redis::streams::StreamRangeReply = conn.xrange_all(RESULTS).await.expect("xrange");
+    let pcodes: Vec<String> = results.ids.iter().filter_map(|e| e.get("pcode")).collect();
+    assert_eq!(pcodes, ["p1"]);
+    let counted: i64 = conn.hget(COUNTERS, "enqueued:item").await.expect("counter");
+    assert_eq!(counted, 1);
+    let members: Vec<String> = conn.smembers("{t}:guarded").await.expect("smembers");
+    assert_eq!(members, ["p1"], "a failed guard leaves the dedupe set alone");
+}

@@ -147,8 +147,8 @@ impl CrawlHandler {
                     stream: self.keys.jobs(),
                     dedupe: Some((self.keys.run_pages_seen(&job.run_id), next.page_member())),
                     counter: Some(counter::enqueued(MessageKind::ListJob.as_str())),
-                    max_len: None,
                     fields: Job::List(next).to_fields(),
+                    ..Add::default()
                 }
             })
             .collect()

@@ -1,5 +1,6 @@
 //! A run's counters as read from its counters hash (see `common::queue::counter`), and the
-//! arithmetic on them: in flight per kind, completion (DESIGN.md §4, 5).
+//! arithmetic on them: in flight per kind (`enqueued - done - dead - superseded`), completion
+//! (DESIGN.md §4, 5).
 
 use std::collections::HashMap;
 
@@ -16,23 +17,26 @@ pub struct KindCounts {
     pub enqueued: i64,
     pub done: i64,
     pub dead: i64,
-    /// `enqueued - done - dead`: undelivered or pending entries of this kind.
+    /// Removed from the streams unprocessed because a newer run started (`--fresh --force`);
+    /// only a replaced run has any.
+    pub superseded: i64,
+    /// `enqueued - done - dead - superseded`: undelivered or pending entries of this kind.
     pub in_flight: i64,
 }
 
 impl KindCounts {
-    fn new(enqueued: i64, done: i64, dead: i64) -> Self {
-        Self { enqueued, done, dead, in_flight: enqueued - done - dead }
+    fn new(enqueued: i64, done: i64, dead: i64, superseded: i64) -> Self {
+        Self { enqueued, done, dead, superseded, in_flight: enqueued - done - dead - superseded }
     }
 
-    /// Entries that left the streams for good (done or dead).
+    /// Entries that left the streams for good (done, dead or superseded).
     pub fn finished(&self) -> i64 {
-        self.done + self.dead
+        self.done + self.dead + self.superseded
     }
 
     /// Whether the counts are possible: nothing finished that was not enqueued.
     pub fn balances(&self) -> bool {
-        self.in_flight >= 0 && self.enqueued == self.done + self.dead + self.in_flight
+        self.in_flight >= 0 && self.enqueued == self.done + self.dead + self.superseded + self.in_flight
     }
 }
 
@@ -51,8 +55,14 @@ impl RunCounters {
     /// count 0 (a hash that does not exist yet is an empty run).
     pub fn from_hash(hash: &HashMap<String, String>) -> Self {
         let get = |field: &str| hash.get(field).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        let kinds =
-            KINDS.map(|k| KindCounts::new(get(&counter::enqueued(k)), get(&counter::done(k)), get(&counter::dead(k))));
+        let kinds = KINDS.map(|k| {
+            KindCounts::new(
+                get(&counter::enqueued(k)),
+                get(&counter::done(k)),
+                get(&counter::dead(k)),
+                get(&counter::superseded(k)),
+            )
+        });
         Self {
             kinds,
             requests: get(counter::REQUESTS),
@@ -76,12 +86,17 @@ impl RunCounters {
     /// Both result kinds together.
     pub fn results(&self) -> KindCounts {
         let (a, b) = (self.kinds[2], self.kinds[3]);
-        KindCounts::new(a.enqueued + b.enqueued, a.done + b.done, a.dead + b.dead)
+        KindCounts::new(a.enqueued + b.enqueued, a.done + b.done, a.dead + b.dead, a.superseded + b.superseded)
     }
 
     pub fn total(&self) -> KindCounts {
         self.kinds.iter().fold(KindCounts::default(), |acc, k| {
-            KindCounts::new(acc.enqueued + k.enqueued, acc.done + k.done, acc.dead + k.dead)
+            KindCounts::new(
+                acc.enqueued + k.enqueued,
+                acc.done + k.done,
+                acc.dead + k.dead,
+                acc.superseded + k.superseded,
+            )
         })
     }
 

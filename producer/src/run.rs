@@ -81,6 +81,8 @@ async fn start_or_resume<C: ConnectionLike>(
     config: &ScrapeConfig,
     options: &RunOptions,
 ) -> Result<RunInfo, Error> {
+    // A producer stopped between starting a run and counting what it superseded left them.
+    run_state::count_superseded(conn, keys).await?;
     let (current, hash) = run_state::read(conn, keys).await?;
     let current_id = hash.get(run_state::field::ID).cloned().unwrap_or_default();
     match current {
@@ -121,7 +123,11 @@ async fn check_abandon<C: ConnectionLike>(conn: &mut C, keys: &Keys, run: &RunIn
             updaters: pending.updaters,
         });
     }
-    tracing::warn!(run = %run.id, pending = pending.total(), "abandoning the running run (--fresh)");
+    tracing::warn!(
+        run = %run.id,
+        pending = pending.total(),
+        "abandoning the running run (--fresh): its entries leave the streams, counted as superseded"
+    );
     Ok(())
 }
 

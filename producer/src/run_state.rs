@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::keys::{Keys, CRAWLERS_GROUP, UPDATERS_GROUP};
+use common::messages::{FIELD_KIND, FIELD_RUN};
+use common::queue::counter;
 use rand::Rng;
 use redis::aio::ConnectionLike;
+use redis::streams::StreamRangeReply;
 
 use crate::counters::KINDS;
 use crate::Error;
@@ -16,6 +19,12 @@ static BEGIN: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/begin_run.lua")));
 static FINISH: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/finish_run.lua")));
+static SUPERSEDE: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/supersede.lua")));
+
+/// Entries of a superseded stream counted and deleted per script call: about a millisecond of
+/// Redis time each, however many entries the replaced run left (100,000 and more).
+pub const SUPERSEDE_CHUNK: usize = 1000;
 
 /// Fields of the run hash.
 pub mod field {
@@ -34,6 +43,8 @@ pub mod field {
     pub const RESUMED_AT: &str = "resumedAt";
     /// The run this one replaced with `--fresh`, and in which state.
     pub const REPLACED: &str = "replaced";
+    /// The id alone of the replaced run (`producer status` shows its counters).
+    pub const REPLACED_RUN: &str = "replacedRun";
     /// JSON ring of progress samples (see [`crate::rate`]).
     pub const SAMPLES: &str = "samples";
 }
@@ -115,7 +126,10 @@ pub struct NewRun {
 }
 
 /// Writes `new` as the current run if the run hash still holds `current_id` (the id the caller
-/// read, "" for none), replacing `previous`, whose keys then expire after `keep_for`.
+/// read, "" for none), replacing `previous`, whose keys then expire after `keep_for`. In the
+/// same atomic step every entry left in the jobs and results streams (older runs' work) is
+/// moved out of the workers' reach; it is then counted as superseded in its run's counters and
+/// deleted ([`count_superseded`]) before this returns.
 ///
 /// # Errors
 /// [`Error::RunChanged`] when another producer changed the run hash in between; Redis errors.
@@ -129,12 +143,16 @@ pub async fn begin<C: ConnectionLike>(
 ) -> Result<(), Error> {
     let mut call = BEGIN.prepare_invoke();
     call.key(keys.run());
+    for stream in [keys.jobs(), keys.results()] {
+        let superseded = keys.superseded(&stream);
+        call.key(stream).key(superseded);
+    }
     if let Some(old) = previous {
         for key in old.keys(keys) {
             call.key(key);
         }
     }
-    call.arg(current_id).arg(keep_for.as_secs().max(1));
+    call.arg(current_id).arg(keep_for.as_secs().max(1)).arg(CRAWLERS_GROUP).arg(UPDATERS_GROUP);
     let info = &new.info;
     let mut fields = vec![
         (field::ID, info.id.clone()),
@@ -146,16 +164,81 @@ pub async fn begin<C: ConnectionLike>(
     ];
     if let Some(old) = previous {
         fields.push((field::REPLACED, format!("{} ({})", old.id, old.state)));
+        fields.push((field::REPLACED_RUN, old.id.clone()));
     }
     for (name, value) in fields {
         call.arg(name).arg(value);
     }
-    let written: i64 = call.invoke_async(conn).await?;
-    if written == 1 {
-        Ok(())
-    } else {
-        Err(Error::RunChanged)
+    loop {
+        let written: i64 = call.invoke_async(conn).await?;
+        match written {
+            1 => break,
+            // An earlier start's superseded entries are not counted yet (its producer stopped
+            // half-way): count them, then start.
+            -1 => {
+                count_superseded(conn, keys).await?;
+            }
+            _ => return Err(Error::RunChanged),
+        }
     }
+    let superseded = count_superseded(conn, keys).await?;
+    if superseded > 0 {
+        tracing::info!(run = %info.id, superseded, "entries of the replaced run removed from the streams and counted");
+    }
+    Ok(())
+}
+
+/// Counts and deletes the entries a new run moved out of the streams (see
+/// `lua/begin_run.lua`), [`SUPERSEDE_CHUNK`] at a time: each bumps `superseded:K` in its own
+/// run's counters. Safe to run at any time and from several producers at once (an entry is
+/// counted once); returns how many entries this call removed.
+///
+/// # Errors
+/// Redis errors; what was not counted stays in the superseded stream for the next call.
+pub async fn count_superseded<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<u64, Error> {
+    let mut removed = 0;
+    for stream in [keys.jobs(), keys.results()] {
+        let superseded = keys.superseded(&stream);
+        loop {
+            let chunk: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&superseded)
+                .arg("-")
+                .arg("+")
+                .arg("COUNT")
+                .arg(SUPERSEDE_CHUNK)
+                .query_async(conn)
+                .await?;
+            let mut call = SUPERSEDE.prepare_invoke();
+            call.key(&superseded);
+            let mut counters: Vec<String> = Vec::new();
+            for entry in &chunk.ids {
+                let run: String = entry.get(FIELD_RUN).unwrap_or_default();
+                let kind: String = entry.get(FIELD_KIND).unwrap_or_default();
+                let index = if run.is_empty() || !KINDS.contains(&kind.as_str()) {
+                    0 // not a counted message: deleted, counted nowhere
+                } else {
+                    let key = keys.run_counters(&run);
+                    match counters.iter().position(|k| *k == key) {
+                        Some(at) => at + 2,
+                        None => {
+                            counters.push(key);
+                            counters.len() + 1
+                        }
+                    }
+                };
+                call.arg(&entry.id).arg(index).arg(counter::superseded(&kind));
+            }
+            for key in &counters {
+                call.key(key);
+            }
+            let n: u64 = call.invoke_async(conn).await?;
+            removed += n;
+            if chunk.ids.len() < SUPERSEDE_CHUNK {
+                break;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Notes that a producer resumed the run.

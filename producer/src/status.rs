@@ -38,6 +38,21 @@ pub struct Status {
     pub rate: Rate,
     /// Seconds until the work known now is finished at the current rate.
     pub eta_secs: Option<f64>,
+    /// The run this one replaced (`--fresh`), with its counters: its entries left in the
+    /// streams were counted as superseded, so it balances too.
+    pub replaced: Option<ReplacedView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplacedView {
+    pub id: String,
+    pub kinds: BTreeMap<&'static str, KindCounts>,
+    pub total: KindCounts,
+    /// Every kind balances: enqueued = done + dead + superseded + in flight.
+    pub balanced: bool,
+    /// Entries moved out of the streams when the new run started and not counted yet.
+    pub uncounted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +75,8 @@ pub struct StreamStatus {
     pub length: u64,
     /// What the run's counters say is in flight in this stream (its kinds' sum).
     pub in_flight_by_counters: i64,
-    /// `length == inFlightByCounters`: false while entries of an abandoned run remain.
+    /// `length == inFlightByCounters` (a new run starts with both streams emptied of older
+    /// runs' entries).
     pub matches_counters: bool,
     pub groups: Vec<GroupStatus>,
 }
@@ -124,7 +140,9 @@ pub async fn collect<C: ConnectionLike>(conn: &mut C, keys: &Keys, local: &mut V
         stream_status(conn, &keys.jobs(), snap.lengths[0], in_flight(&snap.counters, 0..2)).await?,
         stream_status(conn, &keys.results(), snap.lengths[1], in_flight(&snap.counters, 2..4)).await?,
     ];
+    let replaced = replaced(conn, keys).await?;
     Ok(Status {
+        replaced,
         at: Utc::now(),
         run: snap.run.as_ref().map(run_view),
         kinds: KINDS.iter().zip(snap.counters.kinds).map(|(k, c)| (*k, c)).collect(),
@@ -138,6 +156,26 @@ pub async fn collect<C: ConnectionLike>(conn: &mut C, keys: &Keys, local: &mut V
         eta_secs: snap.run.as_ref().filter(|r| r.is_running()).and_then(|_| rate::eta_secs(&snap.counters, &rate)),
         rate,
     })
+}
+
+/// The replaced run's counters and the superseded entries not counted yet.
+async fn replaced<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Option<ReplacedView>, Error> {
+    let id: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::REPLACED_RUN).query_async(conn).await?;
+    let Some(id) = id.filter(|id| !id.is_empty()) else { return Ok(None) };
+    let (hash, jobs, results): (HashMap<String, String>, u64, u64) = redis::pipe()
+        .hgetall(keys.run_counters(&id))
+        .xlen(keys.superseded(&keys.jobs()))
+        .xlen(keys.superseded(&keys.results()))
+        .query_async(conn)
+        .await?;
+    let counters = RunCounters::from_hash(&hash);
+    Ok(Some(ReplacedView {
+        id,
+        kinds: KINDS.iter().zip(counters.kinds).map(|(k, c)| (*k, c)).collect(),
+        total: counters.total(),
+        balanced: counters.balances(),
+        uncounted: jobs + results,
+    }))
 }
 
 fn in_flight(counters: &RunCounters, kinds: std::ops::Range<usize>) -> i64 {
@@ -299,6 +337,17 @@ impl fmt::Display for Status {
             "total", t.enqueued, t.done, t.dead, t.in_flight, self.rate.total
         )?;
         writeln!(f, "{}", if self.balanced { "balanced: enqueued = done + dead + in flight" } else { "NOT BALANCED" })?;
+        if let Some(r) = &self.replaced {
+            let balance =
+                if r.balanced { "balanced: enqueued = done + dead + superseded + in flight" } else { "NOT BALANCED" };
+            let uncounted =
+                if r.uncounted > 0 { format!(" ({} still being counted)", r.uncounted) } else { String::new() };
+            writeln!(
+                f,
+                "replaced run {}: {} done, {} dead, {} superseded{uncounted}, {} in flight; {balance}",
+                r.id, r.total.done, r.total.dead, r.total.superseded, r.total.in_flight
+            )?;
+        }
         writeln!(
             f,
             "requests {}  parts {} inserted, {} updated  dead-letter stream {} entries",

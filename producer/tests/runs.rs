@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use common::keys::CRAWLERS_GROUP;
+use common::keys::{CRAWLERS_GROUP, UPDATERS_GROUP};
 use producer::run::{self, Outcome};
 use producer::run_state;
 use support::{Crawl, Env, Expected};
@@ -142,4 +142,128 @@ async fn a_bad_config_exits_2_before_anything_is_enqueued() {
     let exists: u64 =
         redis::cmd("EXISTS").arg(env.keys.jobs()).arg(env.keys.run()).query_async(&mut conn).await.expect("exists");
     assert_eq!(exists, 0, "neither the jobs stream nor a run hash exists");
+}
+
+/// The `run` field of every entry of a stream.
+async fn runs_in(conn: &mut deadpool_redis::Connection, stream: &str) -> Vec<String> {
+    let reply: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query_async(conn).await.expect("xrange");
+    reply.ids.iter().map(|e| e.get::<String>("run").unwrap_or_default()).collect()
+}
+
+#[tokio::test]
+async fn a_forced_fresh_run_removes_every_entry_of_the_old_run_and_counts_it_superseded() {
+    let env = Env::start();
+    let keys = &env.keys;
+    let config = env.write_config("config.json", support::CONFIG);
+    let old = interrupted_run(&env, &support::options(config.clone())).await;
+    // Old work in every state: crawled (results waiting, fan-out jobs undelivered), a result
+    // pending at an updater, a job pending at a crawler that finishes it after the new start.
+    assert!(support::crawl_once(&env.pool, keys, Crawl::Succeed).await);
+    assert!(support::crawl_once(&env.pool, keys, Crawl::Succeed).await);
+    let mut conn = env.conn().await;
+    support::read_one(&mut conn, &keys.results(), UPDATERS_GROUP, "busy-updater").await.expect("a result");
+    let (held, fields) =
+        support::read_one(&mut conn, &keys.jobs(), CRAWLERS_GROUP, "busy-crawler").await.expect("a job");
+    let before = (support::xlen(&mut conn, &keys.jobs()).await, support::xlen(&mut conn, &keys.results()).await);
+    assert!(before.0 > 3 && before.1 == 2, "old entries in both streams: {before:?}");
+
+    let mut forced = support::options(config);
+    forced.fresh = true;
+    forced.force = true;
+    let new = interrupted_run(&env, &forced).await;
+
+    let jobs = runs_in(&mut conn, &keys.jobs()).await;
+    assert_eq!(jobs, vec![new.clone(); 5], "only the new run's list jobs are left");
+    assert_eq!(runs_in(&mut conn, &keys.results()).await, Vec::<String>::new());
+    let counters =
+        producer::counters::RunCounters::from_hash(&support::hgetall(&mut conn, &keys.run_counters(&old)).await);
+    assert!(counters.balances() && counters.kinds.iter().all(|k| k.in_flight == 0), "{counters:?}");
+    let superseded: i64 = counters.kinds.iter().map(|k| k.superseded).sum();
+    assert_eq!(superseded, i64::try_from(before.0 + before.1).expect("small"), "{counters:?}");
+
+    // The crawler that held an old job finishes it: already acknowledged, it adds nothing.
+    let job = common::messages::Job::from_fields(&fields).expect("job");
+    let step = common::queue::Step {
+        ack: Some((keys.jobs(), held)),
+        counters: Some(keys.run_counters(job.run_id())),
+        increments: vec![(common::queue::counter::done("list"), 1)],
+        adds: vec![common::queue::Add {
+            stream: keys.results(),
+            counter: Some(common::queue::counter::enqueued("list-result")),
+            fields: vec![("run", old.clone())],
+            ..common::queue::Add::default()
+        }],
+    };
+    let outcome = common::queue::apply(&mut conn, CRAWLERS_GROUP, &[step]).await.expect("apply");
+    assert_eq!(outcome, [common::queue::StepOutcome::AlreadyAcked]);
+    assert_eq!(support::xlen(&mut conn, &keys.results()).await, 0);
+    let after =
+        producer::counters::RunCounters::from_hash(&support::hgetall(&mut conn, &keys.run_counters(&old)).await);
+    assert_eq!(after, counters, "the old run's counters did not move");
+
+    // `producer status` agrees: the streams hold exactly what the new run's counters say, and
+    // the replaced run balances with its superseded entries.
+    let status = producer::status::collect(&mut conn, keys, &mut Vec::new()).await.expect("status");
+    assert!(status.balanced && status.streams.iter().all(|s| s.matches_counters), "{status:?}");
+    let replaced = status.replaced.expect("the replaced run is shown");
+    assert_eq!((replaced.id.as_str(), replaced.balanced, replaced.total.superseded), (old.as_str(), true, superseded));
+}
+
+#[tokio::test]
+async fn a_long_stream_is_superseded_in_bounded_chunks_and_a_half_done_sweep_is_finished() {
+    let env = Env::start();
+    let keys = &env.keys;
+    let config = env.write_config("config.json", support::CONFIG);
+    let old = interrupted_run(&env, &support::options(config.clone())).await;
+    let mut conn = env.conn().await;
+    // 2.5 chunks of item jobs of the old run, counted as enqueued like the updater counts them.
+    let extra = producer::run_state::SUPERSEDE_CHUNK * 5 / 2;
+    let mut pipe = redis::pipe();
+    for _ in 0..extra {
+        pipe.cmd("XADD").arg(keys.jobs()).arg("*").arg("v").arg("1").arg("kind").arg("item").arg("run").arg(&old);
+        pipe.cmd("HINCRBY").arg(keys.run_counters(&old)).arg("enqueued:item").arg(1);
+    }
+    let _: Vec<redis::Value> = pipe.query_async(&mut conn).await.expect("xadd");
+    // A producer that started a run earlier stopped before counting what it moved aside.
+    let half_done = keys.superseded(&keys.results());
+    let _: String = redis::cmd("XADD")
+        .arg(&half_done)
+        .arg("*")
+        .arg("kind")
+        .arg("list-result")
+        .arg("run")
+        .arg(&old)
+        .query_async(&mut conn)
+        .await
+        .expect("xadd");
+    let _: i64 = redis::cmd("HINCRBY")
+        .arg(keys.run_counters(&old))
+        .arg("enqueued:list-result")
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .expect("hincrby");
+
+    let mut forced = support::options(config);
+    forced.fresh = true;
+    forced.force = true;
+    let new = interrupted_run(&env, &forced).await;
+
+    assert_eq!(support::xlen(&mut conn, &keys.jobs()).await, 5, "the new run's list jobs only");
+    for stream in [keys.jobs(), keys.results()] {
+        let exists: u64 =
+            redis::cmd("EXISTS").arg(keys.superseded(&stream)).query_async(&mut conn).await.expect("exists");
+        assert_eq!(exists, 0, "everything moved aside was counted and deleted");
+    }
+    let counters =
+        producer::counters::RunCounters::from_hash(&support::hgetall(&mut conn, &keys.run_counters(&old)).await);
+    assert_eq!(counters.item().superseded, i64::try_from(extra).expect("small"));
+    assert_eq!(counters.list().superseded, 5);
+    assert_eq!(counters.kind("list-result").superseded, 1);
+    assert!(counters.balances() && counters.total().in_flight == 0, "{counters:?}");
+    let status = producer::status::collect(&mut conn, keys, &mut Vec::new()).await.expect("status");
+    assert_eq!(status.run.map(|r| r.id), Some(new));
+    let replaced = status.replaced.expect("replaced");
+    assert!(replaced.balanced && replaced.uncounted == 0, "{replaced:?}");
 }

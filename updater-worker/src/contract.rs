@@ -40,7 +40,10 @@ pub fn check_part(doc: &Document) -> Vec<Violation> {
         ("createdAt", Kind::Date),
         ("updatedAt", Kind::Date),
     ];
-    out.fields("", doc, &top, &[], &["_id"]);
+    // Written by every item result, whatever its outcome: when the part's last item job
+    // finished and for which run (a list result of that run then never marks it updating).
+    let optional = [("itemCheckedAt", Kind::Date), ("itemCheckedRun", Kind::Str)];
+    out.fields("", doc, &top, &optional, &["_id"]);
     if let Ok(pcode) = doc.get_str("pcode") {
         if !is_pcode(pcode) {
             out.push("pcode", format!("{pcode:?} is not a Danawa product code (digits)"));
@@ -226,6 +229,17 @@ mod tests {
         doc.get_document_mut("name").expect("name").insert("nick", "x");
         let paths: Vec<String> = check_part(&doc).into_iter().map(|v| v.path).collect();
         assert_eq!(paths, ["sortOrder", "stock", "extra", "name.nick"]);
+    }
+
+    #[test]
+    fn the_item_check_fields_are_optional_and_typed() {
+        let mut doc = good();
+        doc.insert("itemCheckedAt", bson::DateTime::now());
+        doc.insert("itemCheckedRun", "20250101-000000-abcd");
+        assert_eq!(check_part(&doc), vec![]);
+        doc.insert("itemCheckedAt", "today");
+        let paths: Vec<String> = check_part(&doc).into_iter().map(|v| v.path).collect();
+        assert_eq!(paths, ["itemCheckedAt"]);
     }
 
     #[test]

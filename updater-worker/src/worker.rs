@@ -1,20 +1,22 @@
 //! The updater's batch handler: decodes the results, writes them in one MongoDB transaction,
 //! then — only after the commit — acks each entry in one atomic Redis step with its item jobs,
-//! or moves it to the dead-letter stream with the reason.
+//! or moves it to the dead-letter stream with the reason (a list result together with the item
+//! jobs of the pcodes it still has claimed, so no part loses its item job to a dead letter).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use common::backoff::Backoff;
 use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
 use common::keys::{Keys, UPDATERS_GROUP};
-use common::messages::{CrawlResult, DeadReason, Job, MessageKind};
+use common::messages::{CrawlResult, DeadReason, Job, ListPageResult, MessageKind};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::UpdaterMetrics;
-use crate::store::{BatchOutcome, Entry, EntryOutcome, Store, StoreError};
+use crate::store::{self, BatchOutcome, Entry, EntryOutcome, Store, StoreError};
 
 pub struct UpdateHandler {
     pub pool: Pool,
@@ -28,8 +30,28 @@ pub struct UpdateHandler {
 /// An entry of the batch after decoding.
 enum Decoded {
     Result(Delivery, Box<CrawlResult>),
-    /// Goes to the dead-letter stream without touching MongoDB.
-    Dead(Delivery, Failure, &'static str),
+    /// Goes to the dead-letter stream without touching MongoDB; with its result when it
+    /// decoded (over-delivered).
+    Dead(Delivery, Failure, &'static str, Option<Box<CrawlResult>>),
+}
+
+/// A step to run after the commit, with what it is for: the entry, its kind and outcome label.
+struct Planned {
+    step: Step,
+    label: Label,
+}
+
+impl Planned {
+    fn new(step: Step, id: &str, kind: &'static str, outcome: &'static str) -> Self {
+        Self { step, label: Label { id: id.to_owned(), kind, outcome } }
+    }
+}
+
+/// What a step was for, kept for logging and metrics once it ran.
+struct Label {
+    id: String,
+    kind: &'static str,
+    outcome: &'static str,
 }
 
 impl BatchHandler for UpdateHandler {
@@ -51,7 +73,10 @@ impl BatchHandler for UpdateHandler {
         let mut outcomes = outcome.entries.into_iter();
         for entry in &decoded {
             steps.push(match entry {
-                Decoded::Dead(delivery, failure, kind) => (self.dead_step(delivery, failure.clone()), *kind, "dead"),
+                Decoded::Dead(delivery, failure, kind, result) => {
+                    let step = self.dead_step(delivery, failure.clone(), result.as_deref());
+                    Planned::new(step, &delivery.id, kind, "dead")
+                }
                 Decoded::Result(delivery, result) => match outcomes.next() {
                     Some(outcome) => self.outcome_step(delivery, result, outcome),
                     None => continue, // one outcome per entry: unreachable
@@ -69,12 +94,13 @@ impl UpdateHandler {
             Err(error) => {
                 tracing::warn!(id = %delivery.id, %error, "undecodable result: dead-lettered");
                 let failure = failure(DeadReason::Undecodable, error.to_string());
-                return Decoded::Dead(delivery, failure, "unknown");
+                return Decoded::Dead(delivery, failure, "unknown", None);
             }
         };
         if delivery.deliveries > self.max_deliveries {
             let reason = format!("delivered {} times; its consumers kept stopping", delivery.deliveries);
-            return Decoded::Dead(delivery, failure(DeadReason::MaxDeliveries, reason), result.kind().as_str());
+            let kind = result.kind().as_str();
+            return Decoded::Dead(delivery, failure(DeadReason::MaxDeliveries, reason), kind, Some(Box::new(result)));
         }
         Decoded::Result(delivery, Box::new(result))
     }
@@ -123,20 +149,15 @@ impl UpdateHandler {
         }
     }
 
-    fn outcome_step(
-        &self,
-        delivery: &Delivery,
-        result: &CrawlResult,
-        outcome: EntryOutcome,
-    ) -> (Step, &'static str, &'static str) {
+    fn outcome_step(&self, delivery: &Delivery, result: &CrawlResult, outcome: EntryOutcome) -> Planned {
         let kind = result.kind().as_str();
         match outcome {
             EntryOutcome::Rejected { reason } => {
                 tracing::warn!(id = %delivery.id, %reason, "result rejected: dead-lettered");
-                (self.dead_step(delivery, failure(DeadReason::Invalid, reason)), kind, "dead")
+                let step = self.dead_step(delivery, failure(DeadReason::Invalid, reason), Some(result));
+                Planned::new(step, &delivery.id, kind, "dead")
             }
             EntryOutcome::Applied { item_jobs, inserted, updated } => {
-                self.metrics.item_jobs.inc_by(item_jobs.len() as u64);
                 let adds = item_jobs
                     .into_iter()
                     .map(|job| Add {
@@ -156,22 +177,70 @@ impl UpdateHandler {
                     ],
                     adds,
                 };
-                (step, kind, "done")
+                Planned::new(step, &delivery.id, kind, "done")
             }
         }
     }
 
-    fn dead_step(&self, delivery: &Delivery, failure: Failure) -> Step {
-        dead_letter::step(&self.keys, &self.keys.results(), delivery, failure)
+    /// The dead-letter step of an entry. A list result may hold claims in its run's claim hash
+    /// (made by an earlier delivery, or by an attempt before MongoDB refused it), and a claim
+    /// keeps every other list result of the run from claiming that pcode: so the same atomic
+    /// step also enqueues the item job of every pcode the entry still owns — each add guarded
+    /// by `HGET claims pcode == entry id` — counted as enqueued item jobs.
+    fn dead_step(&self, delivery: &Delivery, failure: Failure, result: Option<&CrawlResult>) -> Step {
+        let mut step = dead_letter::step(&self.keys, &self.keys.results(), delivery, failure);
+        if let Some(CrawlResult::List(list)) = result {
+            let owned = self.owned_item_jobs(&delivery.id, list);
+            if !owned.is_empty() {
+                step.counters = Some(self.keys.run_counters(&list.job.run_id));
+                step.adds.extend(owned);
+            }
+        }
+        step
+    }
+
+    /// One guarded item-job add per distinct pcode of an item category's list result.
+    fn owned_item_jobs(&self, entry_id: &str, list: &ListPageResult) -> Vec<Add> {
+        if list.job.items.is_none() {
+            return Vec::new();
+        }
+        let claims = self.keys.run_items_seen(&list.job.run_id);
+        let mut seen = HashSet::new();
+        list.products
+            .iter()
+            .flat_map(|p| &p.variants)
+            .filter(|v| seen.insert(v.pcode.as_str()))
+            .map(|v| Add {
+                stream: self.keys.jobs(),
+                guard: Some((claims.clone(), v.pcode.clone(), entry_id.to_owned())),
+                counter: Some(counter::enqueued(MessageKind::ItemJob.as_str())),
+                fields: Job::Item(store::item_job(list, &v.pcode)).to_fields(),
+                ..Add::default()
+            })
+            .collect()
     }
 
     /// Acks the committed batch; see [`queue::apply_until_done`].
-    async fn finish(&self, steps: Vec<(Step, &'static str, &'static str)>) {
-        let (steps, labels): (Vec<Step>, Vec<(&str, &str)>) = steps.into_iter().map(|(s, k, o)| (s, (k, o))).unzip();
-        if let Some(results) = queue::apply_until_done(&self.pool, UPDATERS_GROUP, &steps, &self.shutdown).await {
-            for ((kind, outcome), result) in labels.iter().zip(results) {
-                let outcome = if result == StepOutcome::AlreadyAcked { "duplicate" } else { outcome };
-                self.metrics.worker.count(kind, outcome);
+    async fn finish(&self, planned: Vec<Planned>) {
+        let (steps, labels): (Vec<Step>, Vec<Label>) = planned.into_iter().map(|p| (p.step, p.label)).unzip();
+        let Some(results) = queue::apply_until_done(&self.pool, UPDATERS_GROUP, &steps, &self.shutdown).await else {
+            return;
+        };
+        for (plan, result) in labels.iter().zip(results) {
+            match result {
+                StepOutcome::AlreadyAcked => {
+                    tracing::info!(id = %plan.id, kind = plan.kind, "entry already acknowledged by another consumer: nothing added");
+                    self.metrics.worker.count(plan.kind, "duplicate");
+                }
+                StepOutcome::Applied { added } => {
+                    // A dead step's first add is its dead letter; every other add is an item job.
+                    let item_jobs = if plan.outcome == "dead" { added.saturating_sub(1) } else { added };
+                    if plan.outcome == "dead" && item_jobs > 0 {
+                        tracing::info!(id = %plan.id, item_jobs, "dead-lettered list result: the item jobs of the pcodes it had claimed are enqueued");
+                    }
+                    self.metrics.item_jobs.inc_by(item_jobs as u64);
+                    self.metrics.worker.count(plan.kind, plan.outcome);
+                }
             }
         }
     }

@@ -153,3 +153,74 @@ async fn a_batch_committed_by_a_consumer_that_died_before_its_ack_is_redelivered
     assert_eq!(counters.get("done:list-result"), Some(&1));
     env.assert_contract().await;
 }
+
+#[tokio::test]
+async fn a_dead_lettered_list_result_still_enqueues_the_item_jobs_of_the_pcodes_it_claimed() {
+    let env = Env::start().await;
+    let keys = Keys::new(PREFIX);
+    let mut conn = redis(&env).await;
+    let spec = ListSpec::new("r1", "cpu", run_now()).items(run_now());
+    // Two filters list part 2: E1 lists 1 and 2, E2 lists 2 and 3.
+    let first: CrawlResult = spec.result(vec![single("1", 0), single("2", 1)]);
+    let second: CrawlResult = spec.result(vec![single("2", 3), single("3", 4)]);
+    let id = add(&mut conn, first.to_fields()).await;
+    // E1's consumers kept dying after their commit: its claims (1 and 2) are made, its
+    // deliveries are used up, and it is never acked.
+    consumer::ensure_group(&mut conn, &keys.results(), UPDATERS_GROUP).await.expect("group");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(UPDATERS_GROUP)
+        .arg("killed")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(keys.results())
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .expect("read");
+    env.store.apply_batch(&[Entry { id: &id, result: &first }]).await.expect("commit");
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(keys.results())
+        .arg(UPDATERS_GROUP)
+        .arg("killed")
+        .arg(0)
+        .arg(&id)
+        .arg("RETRYCOUNT")
+        .arg(5)
+        .query_async(&mut conn)
+        .await
+        .expect("xclaim");
+    add(&mut conn, second.to_fields()).await;
+
+    // The live updater reclaims E1 (a 6th delivery: dead-lettered) and writes E2, whose claim
+    // of part 2 fails: E1 owns it.
+    run_updater(&env, Duration::from_millis(200), async || {
+        let len: usize = conn.xlen(keys.results()).await.expect("xlen");
+        len == 0
+    })
+    .await;
+
+    let dead: Vec<DeadLetter> = stream(&mut conn, &keys.dead())
+        .await
+        .iter()
+        .map(|f| DeadLetter::from_fields(f).expect("dead letter"))
+        .collect();
+    assert_eq!(dead.iter().map(|d| d.reason).collect::<Vec<_>>(), [DeadReason::MaxDeliveries]);
+    let mut pcodes: Vec<String> = stream(&mut conn, &keys.jobs())
+        .await
+        .iter()
+        .map(|f| match Job::from_fields(f).expect("job") {
+            Job::Item(item) => item.pcode,
+            Job::List(_) => panic!("a list job"),
+        })
+        .collect();
+    pcodes.sort();
+    assert_eq!(pcodes, ["1", "2", "3"], "every listed pcode gets its item job in this run, once");
+    let counters: HashMap<String, i64> = conn.hgetall(keys.run_counters("r1")).await.expect("counters");
+    assert_eq!(counters.get("dead:list-result"), Some(&1));
+    assert_eq!(counters.get("done:list-result"), Some(&1));
+    assert_eq!(counters.get("enqueued:item"), Some(&3), "the dead letter's item jobs are counted");
+    assert_eq!(pending(&mut conn).await, 0);
+    env.assert_contract().await;
+}

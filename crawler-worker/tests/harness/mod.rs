@@ -90,8 +90,8 @@ pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
                 Job::Item(_) => None,
             },
             counter: Some(counter::enqueued(job.kind().as_str())),
-            max_len: None,
             fields: job.to_fields(),
+            ..Add::default()
         });
     }
     let steps: Vec<Step> = by_run

@@ -6,25 +6,45 @@ use common::messages::{ItemOutcome, ItemResult, ProductInfo};
 
 use super::list::name_doc;
 
+/// When the last item job of a part finished, whatever its outcome (optional in the contract).
+pub const ITEM_CHECKED_AT: &str = "itemCheckedAt";
+/// The run whose item job of the part finished last (optional in the contract).
+pub const ITEM_CHECKED_RUN: &str = "itemCheckedRun";
+
 /// Statements for the `update` command; the first one matches the part when it exists.
+///
+/// Whatever the outcome, the part records that this run's item job for it finished
+/// (`itemCheckedRun`, `itemCheckedAt`): a list result of the same run then never marks it
+/// `isUpdating` again (see `txn.rs`), even when the outcome left it without a fresh price point
+/// and the stale check still says "stale".
 ///
 /// # Errors
 /// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
 pub(super) fn statements(item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
     let pcode = item.job.pcode.as_str();
-    let set = match &item.outcome {
+    let mut set = match &item.outcome {
         ItemOutcome::Product(info) => return product(pcode, info, item, now),
         ItemOutcome::Discontinued => doc! {"stock": false, "isUpdating": false, "updatedAt": now},
         // The job is dead: only release the part, its data stays as it was.
         ItemOutcome::Failed { .. } => doc! {"isUpdating": false},
     };
+    set.extend(checked(item));
     Ok(vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}])
+}
+
+/// `itemCheckedAt` (the crawl time: a redelivered result writes the same value) and
+/// `itemCheckedRun`, the run the finished item job belonged to.
+fn checked(item: &ItemResult) -> Document {
+    doc! {
+        ITEM_CHECKED_AT: DateTime::from_chrono(item.fetched_at),
+        ITEM_CHECKED_RUN: &item.job.run_id,
+    }
 }
 
 fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
     let details = bson::to_document(&info.details).map_err(|e| format!("details: {e}"))?;
     let vendors = bson::to_document(&info.vendors).map_err(|e| format!("vendors: {e}"))?;
-    let set = doc! {
+    let mut set = doc! {
         "name": name_doc(&info.name),
         "details": details,
         "vendors": vendors,
@@ -32,6 +52,7 @@ fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) ->
         "isUpdating": false,
         "updatedAt": now,
     };
+    set.extend(checked(item));
     let mut out = vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}];
     if let (true, Some(price)) = (info.stock, info.lowest_price) {
         let timestamp = DateTime::from_chrono(item.fetched_at);

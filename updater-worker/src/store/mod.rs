@@ -15,7 +15,7 @@ mod txn;
 use std::time::{Duration, Instant};
 
 use bson::Document;
-use common::messages::{CrawlResult, ItemJob};
+use common::messages::{CrawlResult, ItemJob, ListPageResult};
 use common::parts::COLLECTION;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
@@ -49,7 +49,6 @@ pub enum EntryOutcome {
     Rejected { reason: String },
 }
 
-/// The outcome of [`Store::apply_batch`], one entry outcome per input entry, in order.
 /// What one attempt wrote for one entry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Written {
@@ -58,11 +57,25 @@ pub(crate) struct Written {
     pub(crate) updated: u32,
 }
 
+/// The outcome of [`Store::apply_batch`], one entry outcome per input entry, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchOutcome {
     pub entries: Vec<EntryOutcome>,
     /// Transactions started for this batch (1 when nothing had to be retried).
     pub attempts: u32,
+}
+
+/// The item job of `pcode`, listed by `list` (an item category: its job has an item policy).
+pub fn item_job(list: &ListPageResult, pcode: &str) -> ItemJob {
+    let job = &list.job;
+    ItemJob {
+        run_id: job.run_id.clone(),
+        pcode: pcode.to_owned(),
+        category: job.category.clone(),
+        category_number: job.category_number.clone(),
+        item_base_url: job.items.as_ref().map(|p| p.item_base_url.clone()).unwrap_or_default(),
+        attempt: 0,
+    }
 }
 
 /// The only writer of `parts`. Cheap to clone; clones share connections and reachability.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use bson::{doc, Bson, DateTime, Document};
-use common::messages::{CrawlResult, ItemJob, ListPageResult};
+use common::messages::{CrawlResult, ListPageResult};
 use common::parts::COLLECTION;
 use futures::TryStreamExt;
 use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
@@ -12,7 +12,7 @@ use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteCon
 use mongodb::ClientSession;
 
 use super::error::{classify, write_error, AttemptError};
-use super::{item, list, ClaimRequest, Entry, Retry, Store, Written};
+use super::{item, item_job, list, ClaimRequest, Entry, Retry, Store, Written};
 
 /// A pcode an entry may want an item job for.
 struct Candidate<'a> {
@@ -34,6 +34,9 @@ impl Store {
             .write_concern(WriteConcern::builder().w(Acknowledgment::Majority).build())
             .build();
         session.start_transaction().with_options(options).await.map_err(classify)?;
+        // A process that stalls here (SIGSTOP, a frozen VM) past `--claim-idle` has its batch
+        // taken over by another updater; see `tests/stalled_transaction.rs`.
+        common::failpoint::hit("updater-in-transaction");
         match self.write_all(&mut session, batch, live, &mut jobs).await {
             Ok(()) => self.commit(&mut session).await.map(|()| jobs),
             Err(error) => {
@@ -69,7 +72,7 @@ impl Store {
         let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
         self.mark_updating(session, &claimed).await?;
         for candidate in claimed {
-            jobs[candidate.index].item_jobs.push(item_job(candidate));
+            jobs[candidate.index].item_jobs.push(item_job(candidate.list, candidate.pcode));
         }
         Ok(())
     }
@@ -155,14 +158,34 @@ impl Store {
         Ok(stale)
     }
 
+    /// Marks the claimed parts `isUpdating: true` — except a part whose item job of this run
+    /// has already finished (`itemCheckedRun` is this run). That happens when this transaction
+    /// belongs to an updater that stalled past `--claim-idle`: another one took the entry over,
+    /// acked it with the item jobs, and the item results came back before this commit; marking
+    /// the part now would leave it `isUpdating` with no job in flight. The filter is enough
+    /// because a transaction that writes a part changed after its snapshot fails with a write
+    /// conflict and is retried on a fresh snapshot (checked against SecantusDB in
+    /// `tests/conflicts.rs`), so the filter never reads a stale `itemCheckedRun`.
     async fn mark_updating(&self, session: &mut ClientSession, claimed: &[&Candidate<'_>]) -> Result<(), AttemptError> {
         if claimed.is_empty() {
             return Ok(());
         }
-        let pcodes: Vec<&str> = claimed.iter().map(|c| c.pcode).collect();
-        let statement = doc! {"q": {"pcode": {"$in": pcodes}}, "u": {"$set": {"isUpdating": true}}, "multi": true};
+        let mut by_run: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for candidate in claimed {
+            by_run.entry(candidate.list.job.run_id.as_str()).or_default().push(candidate.pcode);
+        }
+        let statements = by_run
+            .into_iter()
+            .map(|(run, pcodes)| {
+                doc! {
+                    "q": {"pcode": {"$in": pcodes}, item::ITEM_CHECKED_RUN: {"$ne": run}},
+                    "u": {"$set": {"isUpdating": true}},
+                    "multi": true,
+                }
+            })
+            .collect();
         // Not attributable to one entry: a refusal here fails the batch rather than an entry.
-        match self.update(session, usize::MAX, vec![statement]).await {
+        match self.update(session, usize::MAX, statements).await {
             Err(AttemptError::Entry { reason, .. }) => Err(AttemptError::Retry(Retry::Transient(reason))),
             other => other.map(drop),
         }
@@ -203,18 +226,6 @@ fn candidates<'a>(batch: &[Entry<'a>], live: &[usize]) -> Vec<Candidate<'a>> {
         }
     }
     out
-}
-
-fn item_job(candidate: &Candidate<'_>) -> ItemJob {
-    let job = &candidate.list.job;
-    ItemJob {
-        run_id: job.run_id.clone(),
-        pcode: candidate.pcode.to_owned(),
-        category: job.category.clone(),
-        category_number: job.category_number.clone(),
-        item_base_url: job.items.as_ref().map(|p| p.item_base_url.clone()).unwrap_or_default(),
-        attempt: 0,
-    }
 }
 
 /// An integer field of a reply, whichever integer type the server chose.

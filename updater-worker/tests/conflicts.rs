@@ -1,0 +1,105 @@
+//! What SecantusDB really does with concurrent transactions on the same document, observed
+//! through the official driver: the guarantee that the `isUpdating` mark's filter rests on
+//! (`store/txn.rs`, `mark_updating`). A transaction's snapshot is taken at its first statement;
+//! a write to a document that another transaction changed after that snapshot, or holds
+//! uncommitted, fails at once with WriteConflict (112, `TransientTransactionError`) — first
+//! writer wins; nothing blocks, nothing is silently overwritten.
+
+use bson::{doc, Document};
+use mongodb::error::{ErrorKind, TRANSIENT_TRANSACTION_ERROR};
+use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteConcern};
+use mongodb::{Client, ClientSession, Collection};
+use test_harness::MongoServer;
+
+/// Part "1" (not updating, not checked) and a client, on a fresh server.
+async fn setup(server: &MongoServer) -> (Client, Collection<Document>) {
+    let client = Client::with_uri_str(server.uri()).await.expect("client");
+    let parts = client.database("conflicts").collection::<Document>("parts");
+    parts.insert_one(doc! {"pcode": "1", "isUpdating": false}).await.expect("insert");
+    (client, parts)
+}
+
+/// A session in a transaction with the updater's options.
+async fn begin(client: &Client) -> ClientSession {
+    let mut session = client.start_session().await.expect("session");
+    let options = TransactionOptions::builder()
+        .read_concern(ReadConcern::snapshot())
+        .write_concern(WriteConcern::builder().w(Acknowledgment::Majority).build())
+        .build();
+    session.start_transaction().with_options(options).await.expect("start");
+    session
+}
+
+fn is_write_conflict(error: &mongodb::error::Error) -> bool {
+    let code = match &*error.kind {
+        ErrorKind::Command(e) => Some(e.code),
+        ErrorKind::Write(mongodb::error::WriteFailure::WriteError(e)) => Some(e.code),
+        _ => None,
+    };
+    code == Some(112) && error.contains_label(TRANSIENT_TRANSACTION_ERROR)
+}
+
+/// The item result of part "1": it finished in run r1 and released the part.
+async fn release(client: &Client, parts: &Collection<Document>) {
+    let mut item = begin(client).await;
+    let set = doc! {"$set": {"isUpdating": false, "itemCheckedRun": "r1"}};
+    parts.update_one(doc! {"pcode": "1"}, set).session(&mut item).await.expect("item write");
+    item.commit_transaction().await.expect("item commit");
+}
+
+/// The list result's mark, filtered as the updater filters it.
+fn mark() -> (Document, Document) {
+    (doc! {"pcode": {"$in": ["1"]}, "itemCheckedRun": {"$ne": "r1"}}, doc! {"$set": {"isUpdating": true}})
+}
+
+#[tokio::test]
+async fn the_second_writer_of_a_document_gets_a_write_conflict_at_once() {
+    let server = MongoServer::start();
+    let (client, parts) = setup(&server).await;
+    let mut first = begin(&client).await;
+    parts.update_one(doc! {"pcode": "1"}, doc! {"$set": {"a": 1}}).session(&mut first).await.expect("first");
+    let mut second = begin(&client).await;
+    let started = std::time::Instant::now();
+    let error = parts
+        .update_one(doc! {"pcode": "1"}, doc! {"$set": {"b": 1}})
+        .session(&mut second)
+        .await
+        .expect_err("the document is held by an uncommitted transaction");
+    assert!(is_write_conflict(&error), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "it does not wait for the first");
+    first.commit_transaction().await.expect("the first writer commits");
+    let part = parts.find_one(doc! {"pcode": "1"}).await.expect("find").expect("part");
+    assert_eq!((part.get_i32("a").ok(), part.get_i32("b").ok()), (Some(1), None));
+}
+
+#[tokio::test]
+async fn a_write_to_a_document_changed_after_the_snapshot_conflicts_even_when_its_filter_matched() {
+    let server = MongoServer::start();
+    let (client, parts) = setup(&server).await;
+    // The stalled updater's transaction: its snapshot is pinned by a first read.
+    let mut stalled = begin(&client).await;
+    parts.find_one(doc! {"pcode": "1"}).session(&mut stalled).await.expect("read").expect("part");
+    release(&client, &parts).await;
+
+    let (filter, update) = mark();
+    let error = parts.update_many(filter, update).session(&mut stalled).await.expect_err("stale snapshot");
+    assert!(is_write_conflict(&error), "{error}");
+    let part = parts.find_one(doc! {"pcode": "1"}).await.expect("find").expect("part");
+    assert_eq!(part.get_bool("isUpdating"), Ok(false), "the release stands: {part}");
+}
+
+#[tokio::test]
+async fn the_snapshot_is_taken_at_the_first_statement_not_at_the_start() {
+    let server = MongoServer::start();
+    let (client, parts) = setup(&server).await;
+    // Started, then stalled before its first statement (where `updater-in-transaction` stops).
+    let mut stalled = begin(&client).await;
+    release(&client, &parts).await;
+
+    let (filter, update) = mark();
+    let marked = parts.update_many(filter, update).session(&mut stalled).await.expect("mark");
+    assert_eq!(marked.matched_count, 0, "the mark's filter sees the release and skips the part");
+    stalled.commit_transaction().await.expect("commit");
+    let part = parts.find_one(doc! {"pcode": "1"}).await.expect("find").expect("part");
+    assert_eq!(part.get_bool("isUpdating"), Ok(false));
+}
