@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::keys::Keys;
 use redis::aio::ConnectionLike;
-use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply};
+use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply, StreamRangeReply};
 use serde::Serialize;
 
 use crate::counters::{KindCounts, RunCounters, KINDS};
@@ -229,19 +229,28 @@ async fn stream_status<C: ConnectionLike>(
     };
     let mut out = Vec::new();
     for g in groups {
-        let consumers: StreamInfoConsumersReply =
-            redis::cmd("XINFO").arg("CONSUMERS").arg(stream).arg(&g.name).query_async(conn).await?;
-        let oldest: StreamPendingCountReply =
-            redis::cmd("XPENDING").arg(stream).arg(&g.name).arg("-").arg("+").arg(1).query_async(conn).await?;
-        // The first entry after the group's last delivered one has waited longest.
-        let next: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(format!("({}", g.last_delivered_id))
-            .arg("+")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(conn)
-            .await?;
+        // One round trip per group: its consumers, its oldest pending entry, and the first
+        // entry after its last delivered one (the undelivered entry that has waited longest).
+        let (consumers, oldest, next): (StreamInfoConsumersReply, StreamPendingCountReply, StreamRangeReply) =
+            redis::pipe()
+                .cmd("XINFO")
+                .arg("CONSUMERS")
+                .arg(stream)
+                .arg(&g.name)
+                .cmd("XPENDING")
+                .arg(stream)
+                .arg(&g.name)
+                .arg("-")
+                .arg("+")
+                .arg(1)
+                .cmd("XRANGE")
+                .arg(stream)
+                .arg(format!("({}", g.last_delivered_id))
+                .arg("+")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(conn)
+                .await?;
         let pending = g.pending as u64;
         out.push(GroupStatus {
             oldest_undelivered: next
