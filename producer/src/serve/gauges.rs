@@ -128,6 +128,12 @@ type Labels = Vec<(&'static str, String)>;
 fn family(enc: &mut DescriptorEncoder, name: &str, help: &str, samples: &[(Labels, f64)]) -> std::fmt::Result {
     let probe = ConstGauge::new(0.0);
     let mut metric = enc.encode_descriptor(name, help, None, probe.metric_type())?;
+    if let [(labels, value)] = samples {
+        if labels.is_empty() {
+            // One unlabelled sample: `encode_family` of no labels would write `name{}`.
+            return ConstGauge::new(*value).encode(metric);
+        }
+    }
     for (labels, value) in samples {
         ConstGauge::new(*value).encode(metric.encode_family(labels)?)?;
     }
@@ -230,29 +236,44 @@ fn encode_streams(enc: &mut DescriptorEncoder, s: &Status) -> std::fmt::Result {
     single(enc, "ek_dead_letters", "Entries in the dead-letter stream (every run)", s.dead_letter_entries as f64)
 }
 
+/// The run families are always described; a family has no sample while its value is unknown
+/// (no run yet, not finished yet, no item crawled yet).
 fn encode_run(enc: &mut DescriptorEncoder, s: &Status) -> std::fmt::Result {
     let running = s.run.as_ref().is_some_and(|r| r.state == crate::run_state::STATE_RUNNING);
     single(enc, "ek_run_running", "1 while a run is in progress", f64::from(u8::from(running)))?;
-    let Some(run) = &s.run else { return Ok(()) };
-    let info = vec![(vec![("run", run.id.clone()), ("state", run.state.clone())], 1.0)];
-    family(enc, "ek_run_info", "The current run: its id and state", &info)?;
+    let run = s.run.as_ref();
     let ts = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis() as f64 / 1000.0;
-    single(enc, "ek_run_started_timestamp_seconds", "When the current run started, Unix seconds", ts(run.started_at))?;
-    if let Some(finished) = run.finished_at {
-        single(enc, "ek_run_finished_timestamp_seconds", "When the current run finished, Unix seconds", ts(finished))?;
-    }
-    let progress = s.last_progress_at.unwrap_or(run.started_at).max(run.started_at);
-    single(
+    let one = |v: Option<f64>| v.map(|v| vec![(Labels::new(), v)]).unwrap_or_default();
+    let info: Vec<(Labels, f64)> =
+        run.map(|r| vec![(vec![("run", r.id.clone()), ("state", r.state.clone())], 1.0)]).unwrap_or_default();
+    family(enc, "ek_run_info", "The current run: its id and state", &info)?;
+    family(
+        enc,
+        "ek_run_started_timestamp_seconds",
+        "When the current run started, Unix seconds",
+        &one(run.map(|r| ts(r.started_at))),
+    )?;
+    family(
+        enc,
+        "ek_run_finished_timestamp_seconds",
+        "When the current run finished, Unix seconds",
+        &one(run.and_then(|r| r.finished_at).map(ts)),
+    )?;
+    let progress = run.map(|r| ts(s.last_progress_at.unwrap_or(r.started_at).max(r.started_at)));
+    family(
         enc,
         "ek_run_last_progress_timestamp_seconds",
         "When the run last finished an entry (its start before the first), Unix seconds",
-        ts(progress),
+        &one(progress),
     )?;
     let mut entries = vec![];
-    for kind in KINDS {
-        let c = s.kinds.get(kind).copied().unwrap_or_default();
-        for (state, v) in [("enqueued", c.enqueued), ("done", c.done), ("dead", c.dead), ("in_flight", c.in_flight)] {
-            entries.push((vec![("kind", kind.to_owned()), ("state", state.to_owned())], v as f64));
+    if run.is_some() {
+        for kind in KINDS {
+            let c = s.kinds.get(kind).copied().unwrap_or_default();
+            for (state, v) in [("enqueued", c.enqueued), ("done", c.done), ("dead", c.dead), ("in_flight", c.in_flight)]
+            {
+                entries.push((vec![("kind", kind.to_owned()), ("state", state.to_owned())], v as f64));
+            }
         }
     }
     family(
@@ -261,21 +282,24 @@ fn encode_run(enc: &mut DescriptorEncoder, s: &Status) -> std::fmt::Result {
         "The run's entries by kind and state (enqueued = done + dead + in_flight)",
         &entries,
     )?;
-    single(enc, "ek_run_balanced", "1 while every kind's counters balance", f64::from(u8::from(s.balanced)))?;
-    single(enc, "ek_run_requests", "HTTP requests made by the run's finished jobs", s.requests as f64)?;
+    let known = |v: f64| one(run.map(|_| v));
+    family(enc, "ek_run_balanced", "1 while every kind's counters balance", &known(f64::from(u8::from(s.balanced))))?;
+    family(enc, "ek_run_requests", "HTTP requests made by the run's finished jobs", &known(s.requests as f64))?;
     let items = s.kinds.get("item").map_or(0, |c| c.done);
-    if items > 0 {
-        single(
-            enc,
-            "ek_run_requests_per_product",
-            "Requests per product crawled in this run",
-            s.requests as f64 / items as f64,
-        )?;
-    }
-    let parts = vec![
-        (vec![("outcome", "inserted".to_owned())], s.parts_inserted as f64),
-        (vec![("outcome", "updated".to_owned())], s.parts_updated as f64),
-    ];
+    family(
+        enc,
+        "ek_run_requests_per_product",
+        "Requests per product crawled in this run",
+        &one((run.is_some() && items > 0).then(|| s.requests as f64 / items as f64)),
+    )?;
+    let parts = if run.is_some() {
+        vec![
+            (vec![("outcome", "inserted".to_owned())], s.parts_inserted as f64),
+            (vec![("outcome", "updated".to_owned())], s.parts_updated as f64),
+        ]
+    } else {
+        vec![]
+    };
     family(enc, "ek_run_parts", "Parts documents the run inserted or updated", &parts)
 }
 
