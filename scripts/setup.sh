@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests, `make run` and the benchmarks need, only where it is missing:
 # Debian packages (redis-server; microsocks and tor for the proxy tests; prometheus for promtool)
-# and SecantusDB in the
-# project's own virtualenv (.venv, ignored by git). Safe to run again: it does nothing then.
+# and SecantusDB in the project's own virtualenv (.venv, ignored by git). Safe to run again: it
+# does nothing then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -178,6 +178,8 @@ def command_rules(services, docs):
 
 def monitoring_rules(services, prometheus_config):
     errors = []
+    if "prometheus" not in services or "grafana" not in services:
+        return ["no prometheus and grafana services (the monitoring profile)"]
     prom = yaml.safe_load(open(prometheus_config))
     targets = set()
     for job in prom.get("scrape_configs", []):

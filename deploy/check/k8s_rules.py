@@ -75,6 +75,12 @@ def main():
         parts.append(f"{name}: {len(core)} objects strict-valid for k8s {'/'.join(versions)}"
                      + (f" + {len(keda)} KEDA" if keda else "")
                      + (f" + {len(monitoring)} Prometheus Operator" if monitoring else ""))
+    # dev with KEDA must be an overlay of its own that CI renders (adding the component to dev
+    # breaks: dev's `replicas:` and the ScaledObjects' namespace placeholder).
+    names = {item.split("=", 1)[0] for item in args.rendered}
+    for want in ("dev", "dev-keda", "prod"):
+        if want not in names:
+            errors.append(f"overlay {want} missing (rendered: {sorted(names)})")
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
