@@ -175,21 +175,16 @@ fn run_view(run: &RunInfo) -> RunView {
     }
 }
 
+/// The run hash, the counters, XLEN of jobs, results and dead letters, and Redis's `TIME`.
+type SnapshotReply = (HashMap<String, String>, HashMap<String, String>, u64, u64, u64, (i64, i64));
+
 async fn snapshot<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Snapshot, Error> {
     // The run id names the counters key, so it is read first; the MULTI then checks it again
     // and the read is repeated in the rare case a new run started in between.
     let mut id: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::ID).query_async(conn).await?;
     loop {
         let counters_key = keys.run_counters(id.as_deref().unwrap_or("-"));
-        #[allow(clippy::type_complexity)]
-        let (hash, counters, jobs, results, dead, time): (
-            HashMap<String, String>,
-            HashMap<String, String>,
-            u64,
-            u64,
-            u64,
-            (i64, i64),
-        ) = redis::pipe()
+        let (hash, counters, jobs, results, dead, time): SnapshotReply = redis::pipe()
             .atomic()
             .hgetall(keys.run())
             .hgetall(counters_key)
