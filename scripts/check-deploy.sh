@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# check-deploy.sh: the CI check of the deployment files (issue 7).
+# check-deploy.sh: the CI check of the deployment files (issues 7 and 13).
 #
-#   1. docker-compose.yml: `docker-compose config -q` (Debian's docker-compose; no Docker engine
-#      needed) with throwaway env files (the default profile, the offline profile, and
-#      .env.example as committed), that missing secrets are refused, and structural rules
-#      (no container_name or fixed host port on scaled services, depends_on waits for health).
+#   1. docker-compose.yml: `docker-compose config -q` (Debian's docker-compose v1; no Docker
+#      engine needed) for the default, offline and monitoring profiles and .env.example; the
+#      compose-spec JSON schema (what Compose v2 reads); deploy/check/compose_rules.py: profiles
+#      (no documented `docker compose up` starts a crawl), memory limits, Redis maxmemory under
+#      its limit, secrets as files only, health checks, Prometheus scraping every worker.
+#   1b. deploy/monitoring: `promtool check rules`, `promtool test rules` (a case per alert),
+#      `promtool check config`; the dashboard's JSON, an OPERATING.md runbook entry per alert.
 #   2. k8s/: every overlay rendered with `kubectl kustomize` (on a temporary copy whose
 #      secrets.env files are made from the committed *.env.example, so no real secret is ever
-#      read), core objects validated with `kubernetes-validate --strict` against the oldest and
-#      newest Kubernetes versions we support; KEDA objects (not in the core schemas) validated
-#      against deploy/schemas/keda-v1alpha1.schema.json; plus the issue's rules (probes,
-#      securityContext, grace period, PDBs, NetworkPolicies, CronJob Forbid, KEDA wiring).
-#   3. Copies kept in sync (scrape configs, Mongo init script) and a static look at Dockerfile.
+#      read), plus prod with each optional component; core objects validated with
+#      `kubernetes-validate --strict` against the oldest (1.29: native sidecars) and newest
+#      Kubernetes versions we support; KEDA and Prometheus Operator objects against
+#      deploy/schemas/*.schema.json; plus the rules of deploy/check/k8s_rules.py.
+#   3. Copies kept in sync (scrape configs, Mongo init script, alert rules and dashboard in
+#      k8s/components/monitoring) and a static look at the Dockerfile.
 #   4. Secret scan over `git ls-files`: passwords, tokens, private keys and credentialed URLs.
 #
-# Installs what it lacks: docker-compose (apt-get) and kubernetes-validate (pip, into the
-# git-ignored .venv). Idempotent; quiet on success except a summary; non-zero on any failure.
-# Env: K8S_VERSIONS (default "1.31.0 1.37.0"), CHECK_DEPLOY_VERBOSE=1 to print every step's log.
+# Installs what it lacks: docker-compose and prometheus (promtool) with apt-get,
+# kubernetes-validate and check-jsonschema with pip into the git-ignored .venv. Idempotent;
+# quiet on success except a summary; non-zero on any failure.
+# Env: K8S_VERSIONS (default "1.29.0 1.31.0 1.37.0"), CHECK_DEPLOY_VERBOSE=1 to print every step's log.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-K8S_VERSIONS="${K8S_VERSIONS:-1.31.0 1.37.0}"
+K8S_VERSIONS="${K8S_VERSIONS:-1.29.0 1.31.0 1.37.0}"
 KUBERNETES_VALIDATE_SPEC='kubernetes-validate>=1.31,<2'
+# Vendors the compose-spec JSON schema (--builtin-schema vendor.compose-spec), offline.
+CHECK_JSONSCHEMA_SPEC='check-jsonschema>=0.29,<1'
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 START=$SECONDS
@@ -64,6 +71,11 @@ ensure_tools() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
     installed+=(docker-compose)
   fi
+  if ! command -v promtool >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    installed+=(prometheus)
+  fi
   command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found (it is preinstalled on the project's machines)"; return 1; }
   if [[ ! -x "$PY" ]]; then
     python3 -m venv "$ROOT/.venv"
@@ -73,67 +85,52 @@ ensure_tools() {
     "$PY" -m pip install -q --disable-pip-version-check "$KUBERNETES_VALIDATE_SPEC"
     installed+=(kubernetes-validate)
   fi
-  note "docker-compose $(docker-compose version --short 2>/dev/null), kubectl kustomize, $("$ROOT/.venv/bin/kubernetes-validate" --version 2>&1 | tail -n1)${installed:+; installed: ${installed[*]}}"
+  if [[ ! -x "$ROOT/.venv/bin/check-jsonschema" ]]; then
+    "$PY" -m pip install -q --disable-pip-version-check "$CHECK_JSONSCHEMA_SPEC"
+    installed+=(check-jsonschema)
+  fi
+  note "docker-compose $(docker-compose version --short 2>/dev/null), promtool, check-jsonschema, kubectl kustomize, $("$ROOT/.venv/bin/kubernetes-validate" --version 2>&1 | tail -n1)${installed:+; installed: ${installed[*]}}"
 }
 
 # --- 1. compose --------------------------------------------------------------------------------
 check_compose() {
-  local env="$TMP/compose.env" offline="$TMP/compose-offline.env" nosecret="$TMP/compose-nosecret.env"
-  # Dummy values only: nothing here is a real secret.
-  printf 'REDIS_PASSWORD=dummy-redis-password\nTOR_CONTROL_PASSWORD=dummy-tor-password\n' >"$env"
-  { cat "$env"; printf 'EK_ENV=development\nEK_PROXY=\nEK_SCRAPE_CONFIG=./deploy/scrapConfig.offline.json\nTOR_EXTRA_CONFIG=DisableNetwork 1\n'; } >"$offline"
-  printf 'TOR_CONTROL_PASSWORD=dummy-tor-password\n' >"$nosecret"
+  local env="$TMP/compose.env" offline="$TMP/compose-offline.env" all="$TMP/compose-all.yml"
+  # Secrets are files under ./secrets/ (compose secrets); no env file holds one.
+  printf 'EK_ENV=production\n' >"$env"
+  printf 'EK_ENV=development\nEK_PROXY=\nEK_SCRAPE_CONFIG=./deploy/scrapConfig.offline.json\nTOR_EXTRA_CONFIG=DisableNetwork 1\n' >"$offline"
 
   docker-compose --env-file "$env" -f docker-compose.yml config -q
   docker-compose --env-file "$ROOT/.env.example" -f docker-compose.yml config -q
   docker-compose --env-file "$offline" -f docker-compose.yml --profile offline config -q
-  if docker-compose --env-file "$nosecret" -f docker-compose.yml config -q >/dev/null 2>&1; then
-    echo "docker-compose.yml accepts a missing REDIS_PASSWORD: it must be required (\${REDIS_PASSWORD:?...})"
+  docker-compose --env-file "$env" -f docker-compose.yml --profile monitoring config -q
+  docker-compose --env-file "$offline" -f docker-compose.yml --profile offline --profile monitoring --profile run config >"$all"
+  # Compose v2 reads the file by the compose-spec; Debian's docker-compose is v1, so also the
+  # spec's JSON schema (vendored by check-jsonschema: vendor.compose-spec). A broken copy must
+  # fail, or the validator is not looking.
+  "$ROOT/.venv/bin/check-jsonschema" -q --builtin-schema vendor.compose-spec docker-compose.yml
+  sed 's/^  redis:$/  redis:\n    not_a_compose_key: 1/' docker-compose.yml >"$TMP/broken-compose.yml"
+  if "$ROOT/.venv/bin/check-jsonschema" -q --builtin-schema vendor.compose-spec "$TMP/broken-compose.yml" >/dev/null 2>&1; then
+    echo "check-jsonschema accepted an unknown service key: the compose-spec schema is not applied"
     return 1
   fi
-  docker-compose --env-file "$offline" -f docker-compose.yml --profile offline config >"$TMP/compose-offline.yml"
-  "$PY" - "$TMP/compose-offline.yml" >"$TMP/summary" <<'PY'
-import sys, yaml
-errors = []
-offline = yaml.safe_load(open(sys.argv[1]))["services"]
-want = {"redis", "mongo", "tor", "producer", "crawler-worker", "updater-worker", "danawa-sim"}
-if set(offline) != want:
-    errors.append(f"services {sorted(offline)} != {sorted(want)}")
-for name, svc in offline.items():
-    profiles = svc.get("profiles") or []
-    if (name == "danawa-sim") != (profiles == ["offline"]):
-        errors.append(f"{name}: profiles {profiles}: only danawa-sim belongs to (only) the offline profile")
-for name, svc in offline.items():
-    if "container_name" in svc:
-        errors.append(f"{name}: container_name breaks --scale")
-    for p in svc.get("ports", []) or []:
-        published = p.get("published") if isinstance(p, dict) else (str(p).count(":") >= 1)
-        if published:
-            errors.append(f"{name}: fixed host port {p} breaks --scale")
-    for dep, cond in (svc.get("depends_on") or {}).items():
-        c = cond.get("condition") if isinstance(cond, dict) else None
-        if c not in ("service_healthy", "service_completed_successfully"):
-            errors.append(f"{name}: depends_on {dep} must wait with condition: service_healthy")
-    hc = svc.get("healthcheck")
-    if name != "producer" and (not hc or hc.get("disable")) and "build" not in svc:
-        errors.append(f"{name}: no healthcheck")
-    if name in ("crawler-worker", "updater-worker"):
-        grace = str(svc.get("stop_grace_period", "10s"))
-        if not grace.endswith("s") or int(grace[:-1].replace("m", "")) <= 30:
-            errors.append(f"{name}: stop_grace_period {grace} must exceed the 30s shutdown grace")
-        if not svc.get("read_only"):
-            errors.append(f"{name}: read_only root filesystem expected")
-redis_cmd = " ".join(offline["redis"].get("command") or [])
-if "--requirepass" not in redis_cmd or "--appendonly yes" not in redis_cmd:
-    errors.append("redis: --requirepass and --appendonly yes expected")
-if "dummy-redis-password" in redis_cmd:
-    errors.append("redis: the password is interpolated into the command; read it in the container ($$REDIS_PASSWORD)")
-for e in errors:
-    print(e, file=sys.stderr)
-if errors:
-    sys.exit(1)
-print(f"config -q ok (default, --profile offline, .env.example); missing secret refused; {len(offline)} services scale-safe")
-PY
+  "$PY" "$ROOT/deploy/check/compose_rules.py" --all-profiles "$all" --prometheus deploy/monitoring/prometheus.yml \
+    README.md docs/OPERATING.md docker-compose.yml .env.example >"$TMP/summary.rules"
+  note "config -q ok (default, offline, monitoring, .env.example); compose-spec schema ok; $(cat "$TMP/summary.rules")"
+}
+
+# --- 1b. monitoring: alert rules, their unit tests, the dashboard -------------------------------
+check_monitoring() {
+  local m="$ROOT/deploy/monitoring" out
+  promtool check rules "$m/alerts.yml" >/dev/null
+  promtool test rules "$m/alerts.test.yml"
+  # The Prometheus config of the compose profile, with its rule file where the container has it.
+  mkdir -p "$TMP/prom"
+  cp "$m/alerts.yml" "$TMP/prom/alerts.yml"
+  sed "s#/etc/prometheus/alerts.yml#$TMP/prom/alerts.yml#" "$m/prometheus.yml" >"$TMP/prom/prometheus.yml"
+  promtool check config "$TMP/prom/prometheus.yml" >/dev/null
+  out="$("$PY" "$ROOT/deploy/check/monitoring_rules.py" --rules "$m/alerts.yml" --tests "$m/alerts.test.yml" \
+    --dashboard "$m/grafana/dashboards/electrokerot.json" --runbook docs/OPERATING.md)"
+  note "promtool $(promtool --version 2>&1 | head -n1 | awk '{print $3}'): rules, unit tests and config ok; $out"
 }
 
 # --- 2. kubernetes -----------------------------------------------------------------------------
@@ -142,6 +139,10 @@ check_k8s() {
   find "$TMP/k8s" -name '*.env' -delete # never read a real secrets.env; use the templates
   local ex overlay name out rendered=()
   while IFS= read -r ex; do cp "$ex" "${ex%.example}"; done < <(find "$TMP/k8s" -name '*.env.example')
+  # Optional components, on top of prod (an overlay of their own would only be an example).
+  mkdir -p "$TMP/k8s/overlays/prod+monitoring"
+  printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: electrokerot\nresources: [../prod]\ncomponents: [../../components/monitoring]\n' \
+    >"$TMP/k8s/overlays/prod+monitoring/kustomization.yaml"
   for overlay in "$TMP"/k8s/overlays/*/; do
     name="$(basename "$overlay")"
     out="$TMP/render-$name.yaml"
@@ -150,6 +151,7 @@ check_k8s() {
   done
   [[ ${#rendered[@]} -gt 0 ]] || { echo "no overlays under k8s/overlays"; return 1; }
   "$PY" "$ROOT/deploy/check/k8s_rules.py" --schema "$ROOT/deploy/schemas/keda-v1alpha1.schema.json" \
+    --monitoring-schema "$ROOT/deploy/schemas/monitoring-coreos-v1.schema.json" \
     --validator "$ROOT/.venv/bin/kubernetes-validate" --versions "$K8S_VERSIONS" \
     --tmp "$TMP" "${rendered[@]}" >"$TMP/summary"
 }
@@ -161,6 +163,15 @@ check_files() {
   same deploy/scrapConfig.json k8s/base/scrapConfig.json
   same deploy/scrapConfig.offline.json k8s/overlays/dev/scrapConfig.offline.json
   same deploy/mongo/init-replica-set.js k8s/components/mongodb/init-replica-set.js
+  same deploy/monitoring/grafana/dashboards/electrokerot.json k8s/components/monitoring/electrokerot.json
+  "$PY" - <<'PY' || errs=1
+import sys, yaml
+plain = yaml.safe_load(open("deploy/monitoring/alerts.yml"))["groups"]
+rule = yaml.safe_load(open("k8s/components/monitoring/prometheusrule.yaml"))["spec"]["groups"]
+if plain != rule:
+    sys.exit("k8s/components/monitoring/prometheusrule.yaml differs from deploy/monitoring/alerts.yml "
+             "(regenerate it: see docs/OPERATING.md, Alerts)")
+PY
   "$PY" - <<'PY' || errs=1
 import json, sys
 real = json.load(open("deploy/scrapConfig.json"))
@@ -216,6 +227,7 @@ check_secrets() {
 run_step "tools" ensure_tools
 if [[ $FAILED == 0 ]]; then
   run_step "compose" check_compose
+  run_step "monitoring" check_monitoring
   run_step "kubernetes" check_k8s
   run_step "files" check_files
   run_step "secrets" check_secrets

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests, `make run` and the benchmarks need, only where it is missing:
-# Debian packages (redis-server; microsocks and tor for the proxy tests) and SecantusDB in the
-# project's own virtualenv (.venv, ignored by git). Safe to run again: it does nothing then.
+# Debian packages (redis-server; microsocks and tor for the proxy tests; prometheus for promtool)
+# and SecantusDB in the project's own virtualenv (.venv, ignored by git). Safe to run again: it
+# does nothing then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ apt_packages=()
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v microsocks >/dev/null || apt_packages+=(microsocks)
 command -v tor >/dev/null || apt_packages+=(tor)
+# promtool checks and unit-tests the alert rules (scripts/check-deploy.sh).
+command -v promtool >/dev/null || apt_packages+=(prometheus)
 
 if ((${#apt_packages[@]})); then
   echo "setup: installing Debian packages: ${apt_packages[*]}"

@@ -6,7 +6,10 @@
 -- KEYS[1..n]  every key the step touches (streams, dedupe sets, counter hashes); all share one
 --             hash tag. ARGV refers to them by their 1-based index in KEYS.
 -- ARGV[1]     consumer group of the acknowledged entries
--- ARGV[2]     number of steps S; each step then reads, in order:
+-- ARGV[2]     counters-hash field set to the server time (Unix ms) by every step that bumps
+--             counters (a job or result finished, done or dead): the run's last progress,
+--             which `producer status` and the queue gauges turn into "stalled since"
+-- ARGV[3]     number of steps S; each step then reads, in order:
 --               source stream index (0: nothing to acknowledge), entry id,
 --               counters hash index (0: none), number of increments C, C pairs (field, delta),
 --               number of adds A, then per add:
@@ -18,8 +21,9 @@
 -- Returns     per step: the number of entries added, or -1 when the entry was no longer pending.
 
 local group = ARGV[1]
-local steps = tonumber(ARGV[2])
-local i = 3
+local progress_field = ARGV[2]
+local steps = tonumber(ARGV[3])
+local i = 4
 local out = {}
 
 for s = 1, steps do
@@ -39,6 +43,11 @@ for s = 1, steps do
   if live and counters > 0 then
     for c = 0, increments - 1 do
       redis.call('HINCRBY', KEYS[counters], ARGV[i + 2 * c], ARGV[i + 2 * c + 1])
+    end
+    if increments > 0 then
+      local now = redis.call('TIME')
+      redis.call('HSET', KEYS[counters], progress_field,
+        string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)))
     end
   end
   i = i + 2 * increments

@@ -24,8 +24,10 @@ pub struct WorkerMetrics {
 }
 
 impl WorkerMetrics {
-    /// Registers the families under the `ek_` prefix.
+    /// Registers the families under the `ek_` prefix, with `ek_build_info` and the
+    /// `process_*` families beside them.
     pub fn register(registry: &mut Registry, slots: usize) -> Self {
+        crate::process_metrics::register(registry, &crate::process_metrics::binary_name());
         let metrics = Self::default();
         metrics.slots.set(i64::try_from(slots).unwrap_or(i64::MAX));
         let ek = registry.sub_registry_with_prefix("ek");

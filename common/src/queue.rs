@@ -13,9 +13,12 @@ static SCRIPT: std::sync::LazyLock<redis::Script> =
 /// kind (`list`, `item`, `list-result`, `item-result`) the hash holds `enqueued:K`, `done:K`
 /// and `dead:K`, each bumped in the same atomic step as the XADD or XACK it counts, so at every
 /// moment `enqueued = done + dead + in flight` (DESIGN.md §4, 5). Other fields: `requests`
-/// (HTTP requests made by finished jobs), `parts:inserted`, `parts:updated`.
+/// (HTTP requests made by finished jobs), `parts:inserted`, `parts:updated`, and
+/// `progress:at`, the server time (Unix ms) of the last step that finished work.
 pub mod counter {
     pub const REQUESTS: &str = "requests";
+    /// Set by every step that bumps counters: when the run last made progress.
+    pub const PROGRESS_AT: &str = "progress:at";
     pub const PARTS_INSERTED: &str = "parts:inserted";
     pub const PARTS_UPDATED: &str = "parts:updated";
 
@@ -113,7 +116,7 @@ pub async fn apply<C: ConnectionLike>(
     steps: &[Step],
 ) -> redis::RedisResult<Vec<StepOutcome>> {
     let mut keys = KeyIndex::default();
-    let mut argv: Vec<String> = vec![group.to_owned(), steps.len().to_string()];
+    let mut argv: Vec<String> = vec![group.to_owned(), counter::PROGRESS_AT.to_owned(), steps.len().to_string()];
     for step in steps {
         match &step.ack {
             Some((stream, id)) => argv.extend([keys.index(stream), id.clone()]),

@@ -26,6 +26,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Secrets given as files (REDIS_URL_FILE, EK_TOR_PASSWORD_FILE, ...) before clap reads the env.
+    common::secret_files::load_secret_files()?;
     match Cli::parse().command {
         Command::Run(settings) => run(*settings),
         Command::Parse(args) => {

@@ -48,6 +48,8 @@ pub struct RunCounters {
     pub requests: i64,
     pub parts_inserted: i64,
     pub parts_updated: i64,
+    /// Server time (Unix ms) of the last step that finished work; `None` before the first.
+    pub progress_at_ms: Option<i64>,
 }
 
 impl RunCounters {
@@ -68,6 +70,7 @@ impl RunCounters {
             requests: get(counter::REQUESTS),
             parts_inserted: get(counter::PARTS_INSERTED),
             parts_updated: get(counter::PARTS_UPDATED),
+            progress_at_ms: hash.get(counter::PROGRESS_AT).and_then(|v| v.parse().ok()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The producer: validates the scrape config, starts or resumes a run, enqueues its list-page
-//! jobs, waits for the run to finish, and reports progress (`status`) and dead letters.
+//! jobs, waits for the run to finish, and reports progress (`status`, the `serve` gauges) and
+//! dead letters.
 
 pub mod counters;
 pub mod dead_letters;
@@ -8,6 +9,7 @@ pub mod progress;
 pub mod rate;
 pub mod run;
 pub mod run_state;
+pub mod serve;
 pub mod status;
 pub mod summary;
 pub mod validate;

@@ -16,6 +16,10 @@ use producer::validate::EXIT_INVALID;
 const EXIT_REFUSED: u8 = 3;
 /// Exit status when stopped by SIGINT/SIGTERM before the run was done (it goes on).
 const EXIT_INTERRUPTED: u8 = 130;
+/// `status`: the run has outstanding work and finished nothing for `--stall-after`.
+const EXIT_STALLED: u8 = 4;
+/// `status`: Redis could not be reached or read within `--timeout`.
+const EXIT_UNREACHABLE: u8 = 5;
 
 #[derive(Parser)]
 #[command(version, about = "Starts and watches scrape runs of the Danawa PC-parts catalogue")]
@@ -34,7 +38,11 @@ enum Command {
     /// Start (or resume) a run, enqueue its list pages, wait until it is done, print a summary.
     Run(RunArgs),
     /// Show the run's progress: counters per kind, streams, groups, consumers, rate, ETA.
+    /// Exits 4 when the run is stalled, 5 when Redis cannot be read (for cron jobs and probes).
     Status(StatusArgs),
+    /// Serve the queue and run gauges (/metrics), /healthz and /readyz: the one always-on
+    /// exporter of what is in Redis, whatever the number of workers (none included).
+    Serve(ServeArgs),
     /// Inspect, retry or delete dead letters.
     DeadLetters(DeadLettersArgs),
 }
@@ -105,6 +113,30 @@ struct StatusArgs {
 
     #[arg(long, env = "EK_STATUS_INTERVAL", value_parser = humantime::parse_duration, default_value = "2s")]
     interval: Duration,
+
+    /// A running run with outstanding work that finished nothing for this long is stalled
+    /// (exit 4).
+    #[arg(long, env = "EK_STALL_AFTER", value_parser = humantime::parse_duration, default_value = "15m")]
+    stall_after: Duration,
+
+    /// Longest wait for Redis before giving up (exit 5).
+    #[arg(long, env = "EK_STATUS_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonSettings,
+
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "EK_HTTP_ADDR", default_value = producer::serve::DEFAULT_HTTP_ADDR)]
+    http_addr: std::net::SocketAddr,
+
+    /// How long one reading of Redis is reused by the scrapes that follow.
+    #[arg(long, env = "EK_METRICS_CACHE_TTL", value_parser = humantime::parse_duration,
+          default_value = producer::serve::DEFAULT_CACHE_TTL)]
+    cache_ttl: Duration,
 }
 
 #[derive(Args)]
@@ -163,6 +195,11 @@ impl SelectArgs {
 }
 
 fn main() -> ExitCode {
+    // Secrets given as files (REDIS_URL_FILE, MONGODB_URI_FILE, ...) before clap reads the env.
+    if let Err(e) = common::secret_files::load_secret_files() {
+        eprintln!("producer: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     if let Command::ValidateConfig { file } = &cli.command {
         return validate(file);
@@ -199,6 +236,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::ValidateConfig { file } => Ok(validate(&file)),
         Command::Run(args) => run(args).await,
         Command::Status(args) => status(args).await,
+        Command::Serve(args) => serve(args).await,
         Command::DeadLetters(args) => dead_letter_command(args.action).await,
     }
 }
@@ -268,19 +306,55 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     let pool = connect(&args.common)?;
     let keys = args.common.keys();
-    let mut conn = pool.get().await.context("connecting to Redis")?;
     if args.watch {
+        let mut conn = pool.get().await.context("connecting to Redis")?;
         let shutdown = common::shutdown::on_signal();
         let clear = std::io::stdout().is_terminal();
         producer::status::watch(&mut conn, &keys, args.interval, args.json, clear, &shutdown).await?;
-    } else {
-        let status = producer::status::collect(&mut conn, &keys, &mut Vec::new()).await?;
-        if args.json {
-            println!("{}", producer::status::to_json(&status));
-        } else {
-            print!("{status}");
-        }
+        return Ok(ExitCode::SUCCESS);
     }
+    let read = async {
+        let mut conn = pool.get().await?;
+        producer::status::collect(&mut conn, &keys, &mut Vec::new()).await
+    };
+    let status = match tokio::time::timeout(args.timeout, read).await {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => {
+            eprintln!("producer: cannot read the status from Redis ({}): {e}", args.common.redis_url);
+            return Ok(ExitCode::from(EXIT_UNREACHABLE));
+        }
+        Err(_) => {
+            eprintln!("producer: Redis ({}) did not answer within {:?}", args.common.redis_url, args.timeout);
+            return Ok(ExitCode::from(EXIT_UNREACHABLE));
+        }
+    };
+    if args.json {
+        println!("{}", producer::status::to_json(&status));
+    } else {
+        print!("{status}");
+    }
+    if let Some(quiet) = status.stalled_for(args.stall_after) {
+        eprintln!(
+            "producer: STALLED: {} entries outstanding and nothing finished for {} (--stall-after {})",
+            status.outstanding(),
+            humantime::format_duration(Duration::from_secs(quiet.as_secs())),
+            humantime::format_duration(args.stall_after)
+        );
+        return Ok(ExitCode::from(EXIT_STALLED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let pool = connect(&args.common)?;
+    let state = producer::serve::AppState::new(pool, args.common.keys(), args.cache_ttl);
+    let shutdown = common::shutdown::on_signal();
+    let redis = args.common.redis_url.clone();
+    producer::serve::serve(args.http_addr, producer::serve::router(state), shutdown, |addr| {
+        tracing::info!(%addr, %redis, "producer serve: /metrics, /healthz, /readyz");
+    })
+    .await
+    .with_context(|| format!("cannot serve on {}", args.http_addr))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::keys::Keys;
 use redis::aio::ConnectionLike;
-use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply};
+use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply, StreamRangeReply};
 use serde::Serialize;
 
 use crate::counters::{KindCounts, RunCounters, KINDS};
@@ -22,6 +22,7 @@ use crate::Error;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    /// Redis's own clock when the snapshot was read (entry ids and `progress:at` use it too).
     pub at: DateTime<Utc>,
     pub run: Option<RunView>,
     /// Per kind (`list`, `item`, `list-result`, `item-result`): enqueued = done + dead + inFlight.
@@ -38,6 +39,8 @@ pub struct Status {
     pub rate: Rate,
     /// Seconds until the work known now is finished at the current rate.
     pub eta_secs: Option<f64>,
+    /// When the run last finished an entry (done or dead); `None` before the first.
+    pub last_progress_at: Option<DateTime<Utc>>,
     /// The run this one replaced (`--fresh`), with its counters: its entries left in the
     /// streams were counted as superseded, so it balances too.
     pub replaced: Option<ReplacedView>,
@@ -90,6 +93,8 @@ pub struct GroupStatus {
     /// Delivered, not yet acknowledged.
     pub pending: u64,
     pub last_delivered_id: String,
+    /// The first entry not yet delivered to the group, and how long it has waited.
+    pub oldest_undelivered: Option<EntryAge>,
     pub oldest_pending: Option<PendingEntry>,
     pub consumers: Vec<ConsumerStatus>,
 }
@@ -99,8 +104,19 @@ pub struct GroupStatus {
 pub struct PendingEntry {
     pub id: String,
     pub consumer: String,
+    /// Since the entry was added (its id's time).
+    pub age_ms: u64,
+    /// Since it was last delivered or kept alive by its consumer.
     pub idle_ms: u64,
     pub deliveries: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryAge {
+    pub id: String,
+    /// Since the entry was added (its id's time).
+    pub age_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +133,8 @@ struct Snapshot {
     samples: Vec<Sample>,
     counters: RunCounters,
     lengths: [u64; 3],
+    /// Redis's clock, Unix ms.
+    now_ms: i64,
 }
 
 /// Reads the status. `local` keeps this process's own samples (for `--watch`), merged with the
@@ -137,13 +155,14 @@ pub async fn collect<C: ConnectionLike>(conn: &mut C, keys: &Keys, local: &mut V
         rate::push(local, now);
     }
     let streams = vec![
-        stream_status(conn, &keys.jobs(), snap.lengths[0], in_flight(&snap.counters, 0..2)).await?,
-        stream_status(conn, &keys.results(), snap.lengths[1], in_flight(&snap.counters, 2..4)).await?,
+        stream_status(conn, &keys.jobs(), snap.lengths[0], in_flight(&snap.counters, 0..2), snap.now_ms).await?,
+        stream_status(conn, &keys.results(), snap.lengths[1], in_flight(&snap.counters, 2..4), snap.now_ms).await?,
     ];
     let replaced = replaced(conn, keys).await?;
     Ok(Status {
         replaced,
-        at: Utc::now(),
+        at: DateTime::from_timestamp_millis(snap.now_ms).unwrap_or_else(Utc::now),
+        last_progress_at: snap.counters.progress_at_ms.and_then(DateTime::from_timestamp_millis),
         run: snap.run.as_ref().map(run_view),
         kinds: KINDS.iter().zip(snap.counters.kinds).map(|(k, c)| (*k, c)).collect(),
         total: snap.counters.total(),
@@ -194,22 +213,25 @@ fn run_view(run: &RunInfo) -> RunView {
     }
 }
 
+/// The run hash, the counters, XLEN of jobs, results and dead letters, and Redis's `TIME`.
+type SnapshotReply = (HashMap<String, String>, HashMap<String, String>, u64, u64, u64, (i64, i64));
+
 async fn snapshot<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Snapshot, Error> {
     // The run id names the counters key, so it is read first; the MULTI then checks it again
     // and the read is repeated in the rare case a new run started in between.
     let mut id: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::ID).query_async(conn).await?;
     loop {
         let counters_key = keys.run_counters(id.as_deref().unwrap_or("-"));
-        let (hash, counters, jobs, results, dead): (HashMap<String, String>, HashMap<String, String>, u64, u64, u64) =
-            redis::pipe()
-                .atomic()
-                .hgetall(keys.run())
-                .hgetall(counters_key)
-                .xlen(keys.jobs())
-                .xlen(keys.results())
-                .xlen(keys.dead())
-                .query_async(conn)
-                .await?;
+        let (hash, counters, jobs, results, dead, time): SnapshotReply = redis::pipe()
+            .atomic()
+            .hgetall(keys.run())
+            .hgetall(counters_key)
+            .xlen(keys.jobs())
+            .xlen(keys.results())
+            .xlen(keys.dead())
+            .cmd("TIME")
+            .query_async(conn)
+            .await?;
         let seen = hash.get(field::ID).cloned();
         if seen != id {
             id = seen;
@@ -220,6 +242,7 @@ async fn snapshot<C: ConnectionLike>(conn: &mut C, keys: &Keys) -> Result<Snapsh
             samples: rate::decode(hash.get(field::SAMPLES).map(String::as_str)),
             counters: if id.is_some() { RunCounters::from_hash(&counters) } else { RunCounters::default() },
             lengths: [jobs, results, dead],
+            now_ms: time.0 * 1000 + time.1 / 1000,
         });
     }
 }
@@ -229,6 +252,7 @@ async fn stream_status<C: ConnectionLike>(
     stream: &str,
     length: u64,
     in_flight_by_counters: i64,
+    now_ms: i64,
 ) -> Result<StreamStatus, Error> {
     let groups = match redis::cmd("XINFO").arg("GROUPS").arg(stream).query_async::<StreamInfoGroupsReply>(conn).await {
         Ok(reply) => reply.groups,
@@ -238,18 +262,42 @@ async fn stream_status<C: ConnectionLike>(
     };
     let mut out = Vec::new();
     for g in groups {
-        let consumers: StreamInfoConsumersReply =
-            redis::cmd("XINFO").arg("CONSUMERS").arg(stream).arg(&g.name).query_async(conn).await?;
-        let oldest: StreamPendingCountReply =
-            redis::cmd("XPENDING").arg(stream).arg(&g.name).arg("-").arg("+").arg(1).query_async(conn).await?;
+        // One round trip per group: its consumers, its oldest pending entry, and the first
+        // entry after its last delivered one (the undelivered entry that has waited longest).
+        let (consumers, oldest, next): (StreamInfoConsumersReply, StreamPendingCountReply, StreamRangeReply) =
+            redis::pipe()
+                .cmd("XINFO")
+                .arg("CONSUMERS")
+                .arg(stream)
+                .arg(&g.name)
+                .cmd("XPENDING")
+                .arg(stream)
+                .arg(&g.name)
+                .arg("-")
+                .arg("+")
+                .arg(1)
+                .cmd("XRANGE")
+                .arg(stream)
+                .arg(format!("({}", g.last_delivered_id))
+                .arg("+")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(conn)
+                .await?;
         let pending = g.pending as u64;
         out.push(GroupStatus {
+            oldest_undelivered: next
+                .ids
+                .into_iter()
+                .next()
+                .map(|e| EntryAge { age_ms: age_ms(&e.id, now_ms), id: e.id }),
             // Redis reports no lag once entries were deleted (every ack deletes); then every
             // entry not pending is undelivered, since acknowledged entries are gone.
             lag: g.lag.map(|l| l as u64).or_else(|| Some(length.saturating_sub(pending))),
             pending,
             last_delivered_id: g.last_delivered_id,
             oldest_pending: oldest.ids.into_iter().next().map(|p| PendingEntry {
+                age_ms: age_ms(&p.id, now_ms),
                 id: p.id,
                 consumer: p.consumer,
                 idle_ms: p.last_delivered_ms as u64,
@@ -270,6 +318,32 @@ async fn stream_status<C: ConnectionLike>(
         matches_counters: i64::try_from(length).is_ok_and(|l| l == in_flight_by_counters),
         groups: out,
     })
+}
+
+/// Milliseconds between an entry id's time (`<ms>-<seq>`) and `now_ms`.
+pub fn age_ms(id: &str, now_ms: i64) -> u64 {
+    let added = id.split('-').next().and_then(|t| t.parse::<i64>().ok()).unwrap_or(now_ms);
+    u64::try_from(now_ms - added).unwrap_or(0)
+}
+
+impl Status {
+    /// Entries of the run still undelivered or pending (every kind).
+    pub fn outstanding(&self) -> i64 {
+        self.total.in_flight
+    }
+
+    /// How long the running run has had outstanding work and finished nothing, when that is
+    /// at least `stall_after`; `None` for a healthy, finished or absent run. Progress counts
+    /// from the run's start until the first entry finishes.
+    pub fn stalled_for(&self, stall_after: Duration) -> Option<Duration> {
+        let run = self.run.as_ref().filter(|r| r.state == run_state::STATE_RUNNING)?;
+        if self.outstanding() <= 0 {
+            return None;
+        }
+        let since = self.last_progress_at.map_or(run.started_at, |p| p.max(run.started_at));
+        let quiet = (self.at - since).to_std().unwrap_or_default();
+        (quiet >= stall_after).then_some(quiet)
+    }
 }
 
 /// Prints the status every `interval` until `shutdown`; JSON as one object per line.
@@ -355,6 +429,10 @@ impl fmt::Display for Status {
         )?;
         let eta = self.eta_secs.map_or_else(|| "unknown".to_owned(), |s| format!("{} (work known now)", secs(s)));
         writeln!(f, "rate {:.1}/s over the last {:.0}s  eta {eta}", self.rate.total, self.rate.window_secs)?;
+        if let Some(p) = self.last_progress_at {
+            let ago = (self.at - p).num_milliseconds().max(0).unsigned_abs();
+            writeln!(f, "last progress {} ago ({})", ms(ago), run_state::rfc3339(p))?;
+        }
         for stream in &self.streams {
             write!(f, "\n{stream}")?;
         }
@@ -378,6 +456,9 @@ impl fmt::Display for StreamStatus {
                 g.pending,
                 g.last_delivered_id
             );
+            if let Some(u) = &g.oldest_undelivered {
+                let _ = write!(line, "  oldest undelivered {} (waiting {})", u.id, ms(u.age_ms));
+            }
             if let Some(p) = &g.oldest_pending {
                 let _ = write!(
                     line,

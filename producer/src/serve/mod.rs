@@ -1,0 +1,93 @@
+//! `producer serve`: the one always-on process that exports the queue and run gauges
+//! (`/metrics`), with `/healthz` and `/readyz`, as a small axum router that other pages (a
+//! monitoring web page) can be merged into.
+//!
+//! Why one process rather than every worker: the gauges describe Redis, not a process, so a
+//! fleet of N workers exporting them would multiply every sum by N, and a fleet scaled to zero
+//! (KEDA, a drain) would export nothing exactly when the backlog matters. The workers keep
+//! their own per-process metrics (jobs, requests, blocks, batches).
+
+pub mod gauges;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use common::keys::Keys;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+pub use gauges::QueueGauges;
+
+/// Where `producer serve` listens unless told otherwise (loopback: exposing it is a choice;
+/// compose and Kubernetes set `0.0.0.0:9300`).
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:9300";
+/// How long one reading of Redis is reused: Prometheus, Grafana and a page may all scrape,
+/// and each reading costs about a dozen Redis commands.
+pub const DEFAULT_CACHE_TTL: &str = "5s";
+
+/// What every route of the serve process shares; clone it into routes added later.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: deadpool_redis::Pool,
+    pub keys: Keys,
+    pub gauges: Arc<QueueGauges>,
+    pub registry: Arc<Registry>,
+}
+
+impl AppState {
+    /// The registry (build info, process metrics, the queue gauges) over one Redis pool.
+    pub fn new(pool: deadpool_redis::Pool, keys: Keys, cache_ttl: Duration) -> Self {
+        let gauges = Arc::new(QueueGauges::new(pool.clone(), keys.clone(), cache_ttl));
+        let mut registry = Registry::default();
+        common::process_metrics::register(&mut registry, "producer-serve");
+        registry.register_collector(gauges.collector());
+        Self { pool, keys, gauges, registry: Arc::new(registry) }
+    }
+}
+
+/// `/healthz` (the process runs), `/readyz` (Redis answers), `/metrics` (Prometheus text).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Serves `router` on `addr` until `shutdown`; `ready` gets the bound address (port 0 picks one).
+///
+/// # Errors
+/// When the address cannot be bound, or the server fails.
+pub async fn serve(
+    addr: SocketAddr,
+    router: Router,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    ready(listener.local_addr()?);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match (common::endpoints::redis_ready(state.pool.clone()))().await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Refresh the cached reading first (a no-op within the TTL); encoding then only reads it.
+    state.gauges.refresh().await;
+    let mut body = String::new();
+    if let Err(error) = prometheus_client::encoding::text::encode(&mut body, &state.registry) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain")], error.to_string());
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+}
