@@ -145,6 +145,34 @@ async fn an_attribute_the_page_does_not_offer_is_a_dead_letter_not_an_unfiltered
     assert_eq!(list_requests, 0, "no list request was sent");
 }
 
+/// DANAWA.md "Newer evidence", Next.js template (2026 throttling: a burst gets empty answers
+/// and the previous page again for a while): every job still ends done with the truth, each
+/// throttled request retried alone after a backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_burst_is_ridden_out_with_exact_results() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let throttle = danawa_sim::Throttle { burst: 5, window_ms: 500, penalty_ms: 300 };
+    let sim =
+        start_sim(small_catalogue(2, 60), FaultConfig { throttle: Some(throttle), ..FaultConfig::default() }).await;
+    let config = config_for(&sim, 2);
+    enqueue(&pool, list_jobs(&config)).await;
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(settings(&redis, "w1", 3), &stop);
+    let counters = wait_jobs_settled(&pool, Duration::from_secs(120)).await;
+    stop.cancel();
+    worker.await.expect("worker stops");
+    let throttled = sim.state().observer.stats().by_fault.get("throttled").copied().unwrap_or(0);
+    assert!(throttled > 0, "the sim throttled the crawler");
+    assert_eq!(counters.get("dead:list"), None, "{:?}", dead_letters(&pool).await);
+    let seen = list_view(&results(&pool).await);
+    let expected: ListView = truth(&sim, &config)
+        .into_values()
+        .map(|p| (p.pcode, (p.category, p.variants, p.is_variant, p.sort_order)))
+        .collect();
+    assert_eq!(seen, expected, "{throttled} throttled answers");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_results_agree_with_the_ground_truth() {
     let redis = RedisServer::start();

@@ -26,6 +26,6 @@ pub mod truncation;
 pub mod truth;
 
 pub use catalogue::{Catalogue, CatalogueParams};
-pub use faults::{FaultConfig, Latency, Scope};
+pub use faults::{FaultConfig, Latency, Scope, Throttle};
 pub use server::{serve, serve_catalogue, SimConfig, SimHandle, SimState};
 pub use truth::{default_config, ground_truth};
