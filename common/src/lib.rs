@@ -15,6 +15,7 @@ pub mod plan;
 pub mod process_metrics;
 pub mod queue;
 pub mod redis_pool;
+pub mod retry;
 pub mod secret;
 pub mod secret_files;
 pub mod settings;

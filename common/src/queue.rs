@@ -4,7 +4,11 @@
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use redis::aio::ConnectionLike;
+
+use crate::retry::{retry, Always, RetryPolicy};
 
 static SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/ack_and_add.lua")));
@@ -84,26 +88,13 @@ pub async fn apply_until_done(
     steps: &[Step],
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Option<Vec<StepOutcome>> {
-    let mut backoff =
-        crate::backoff::Backoff::new(std::time::Duration::from_millis(100), std::time::Duration::from_secs(10));
-    loop {
-        let result = match pool.get().await {
-            Ok(mut conn) => apply(&mut conn, group, steps).await,
-            Err(e) => Err(crate::consumer::pool_error(e)),
-        };
-        match result {
-            Ok(outcomes) => return Some(outcomes),
-            Err(error) => {
-                if backoff.attempts() == 0 {
-                    tracing::warn!(%error, "cannot record finished work in Redis: retrying");
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => return None,
-                    () = tokio::time::sleep(backoff.next_delay()) => {}
-                }
-            }
-        }
-    }
+    let policy = RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(10));
+    retry("record finished work in Redis", policy, shutdown, || async {
+        let mut conn = pool.get().await.map_err(|e| Always(crate::consumer::pool_error(e)))?;
+        apply(&mut conn, group, steps).await.map_err(Always)
+    })
+    .await
+    .ok()
 }
 
 /// Runs the steps in one script call.

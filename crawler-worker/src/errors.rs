@@ -94,6 +94,16 @@ pub enum CrawlError {
     Redis(#[source] redis::RedisError),
 }
 
+impl common::retry::Retryable for CrawlError {
+    fn is_retryable(&self) -> bool {
+        self.decision() != Decision::GiveUp
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        CrawlError::retry_after(self)
+    }
+}
+
 impl CrawlError {
     pub fn unparseable(error: ParseError, page: String) -> Self {
         CrawlError::Unparseable { error, page }

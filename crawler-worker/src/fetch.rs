@@ -8,8 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::backoff::Backoff;
 use common::messages::FailedRequest;
+use common::retry::{Retrier, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
 use crate::danawa::Request;
@@ -85,10 +85,10 @@ impl Requester {
     where
         Fut: Future<Output = Result<T, CrawlError>>,
     {
-        let mut backoff = Backoff::new(self.policy.retry_base, MAX_RETRY_DELAY);
-        let (mut attempts, mut unparseable, mut fresh) = (0u32, 0u32, false);
+        let policy = RetryPolicy::attempts(self.policy.retry_base, MAX_RETRY_DELAY, self.policy.attempts.max(1));
+        let mut retrier = Retrier::new("a request to the site", policy).quiet();
+        let (mut unparseable, mut fresh) = (0u32, false);
         loop {
-            attempts += 1;
             let result = match session.send_on(request, fresh).await {
                 Ok(body) => accept(body).await,
                 Err(error) => Err(error),
@@ -102,14 +102,16 @@ impl Requester {
                 return Err(JobError::Rejected(error.chain()));
             }
             unparseable += u32::from(matches!(error, CrawlError::Unparseable { .. }));
-            if attempts >= self.policy.attempts.max(1) || unparseable >= PARSE_ATTEMPTS {
+            let delay = retrier.failed(&error).filter(|_| unparseable < PARSE_ATTEMPTS);
+            let attempts = retrier.failures();
+            let Some(delay) = delay else {
                 let request = FailedRequest {
                     endpoint: request.answer.as_str().to_owned(),
                     url: request.url.clone(),
                     target: target.to_owned(),
                 };
                 return Err(JobError::Failed(Box::new(RequestFailure { request, attempts, error })));
-            }
+            };
             self.metrics.retries.get_or_create(&AnswerLabels { kind: request.answer.as_str().to_owned() }).inc();
             tracing::info!(
                 endpoint = request.answer.as_str(),
@@ -124,9 +126,9 @@ impl Requester {
                 Decision::Reconnect => Duration::ZERO,
                 Decision::NewCircuit => {
                     self.new_circuit(session, &error).await;
-                    backoff.next_delay().max(error.retry_after().unwrap_or_default())
+                    delay
                 }
-                _ => backoff.next_delay().max(error.retry_after().unwrap_or_default()),
+                _ => delay,
             };
             tokio::select! {
                 () = self.shutdown.cancelled() => return Err(JobError::Shutdown),

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use common::backoff::Backoff;
 use common::keys::Keys;
+use common::retry::{Always, Retrier, RetryPolicy};
 use deadpool_redis::Pool;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::time::Instant;
@@ -60,12 +60,12 @@ pub async fn wait_until_done(
 ) -> Result<Waited, Error> {
     let mut reporter = Reporter::new(settings.display);
     let mut sampler = Sampler::new(settings.sample_every);
-    let mut outage = Outage::default();
+    let mut outage = Retrier::new("read the run counters (the run goes on)", READ_RETRY);
     let mut last = RunCounters::default();
     loop {
         match poll_once(pool, keys, run_id, &mut sampler).await {
             Ok(counters) => {
-                outage.over();
+                outage.succeeded();
                 reporter.show(&counters, &sampler.rate(&counters));
                 if counters.is_complete() && finish(pool, keys, run_id, settings.keep_for).await? {
                     reporter.clear();
@@ -74,13 +74,10 @@ pub async fn wait_until_done(
                 last = counters;
             }
             Err(Error::RunReplaced) => return Err(Error::RunReplaced),
-            Err(e) => {
-                let delay = outage.failed(&e);
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(delay) => continue,
-                }
-            }
+            Err(e) => match outage.wait(Always(e), shutdown).await {
+                Ok(()) => continue,
+                Err(_) => break,
+            },
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -164,31 +161,8 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Logs an outage when it starts and when it ends, not at every retry.
-#[derive(Default)]
-struct Outage {
-    backoff: Option<Backoff>,
-    since: Option<Instant>,
-}
-
-impl Outage {
-    fn failed(&mut self, error: &Error) -> Duration {
-        if self.since.is_none() {
-            tracing::warn!(error = %error, "cannot read the run counters; retrying (the run goes on)");
-            self.since = Some(Instant::now());
-        }
-        self.backoff
-            .get_or_insert_with(|| Backoff::new(Duration::from_millis(100), Duration::from_secs(5)))
-            .next_delay()
-    }
-
-    fn over(&mut self) {
-        if let Some(since) = self.since.take() {
-            tracing::info!(down_secs = since.elapsed().as_secs_f64(), "run counters readable again");
-        }
-        self.backoff = None;
-    }
-}
+/// Reads of the run counters are retried until they work: the run goes on meanwhile.
+const READ_RETRY: RetryPolicy = RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(5));
 
 /// Shows progress as bars or log lines.
 enum Reporter {

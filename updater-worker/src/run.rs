@@ -5,16 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use common::backoff::Backoff;
 use common::consumer;
 use common::endpoints::{self, ReadinessCheck};
 use common::keys::UPDATERS_GROUP;
+use common::retry::{retry, RetryPolicy, Retryable, Stopped};
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::UpdaterMetrics;
 use crate::settings::UpdaterSettings;
-use crate::store::{self, Claimer, RetryPolicy, Store};
+use crate::store::{self, Claimer, Reachability, Store};
 use crate::worker::UpdateHandler;
 
 /// Runs the updater until `shutdown` is cancelled and in-flight batches are drained.
@@ -31,14 +31,13 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
     let pool =
         common::redis_pool::pool(&settings.common.redis_url, settings.concurrency * 2 + 4).context("Redis URL")?;
     let client = store::connect(mongodb_uri.expose()).await.context("MongoDB URI")?;
-    let retry = RetryPolicy { give_up_after: settings.mongo_retry_window, ..RetryPolicy::default() };
-    let store =
-        Store::new(client, &settings.common.mongodb_db, Claimer::new(pool.clone(), keys.clone())).with_retry(retry);
+    let mut registry = Registry::default();
+    let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
+    let store = Store::new(client, &settings.common.mongodb_db, Claimer::new(pool.clone(), keys.clone()))
+        .with_reachability(Reachability::with_gauge(metrics.mongo_down.clone()));
     if !ensure_indexes(&store, &shutdown).await? {
         return Ok(());
     }
-    let mut registry = Registry::default();
-    let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
     let handler = Arc::new(UpdateHandler {
         pool: pool.clone(),
         keys: keys.clone(),
@@ -78,21 +77,26 @@ fn check_environment(settings: &UpdaterSettings) -> anyhow::Result<()> {
 /// Creates the indexes, waiting for MongoDB to answer (replicas started together with their
 /// database must not crash-loop). `false` when shut down before MongoDB answered.
 async fn ensure_indexes(store: &Store, shutdown: &CancellationToken) -> anyhow::Result<bool> {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
-    loop {
-        match store.ensure_indexes().await {
-            Ok(()) => return Ok(true),
-            Err(error) if store::is_unreachable(&error) => {
-                if backoff.attempts() == 0 {
-                    tracing::warn!(%error, "MongoDB unreachable at start-up: waiting for it");
-                }
-            }
-            Err(error) => return Err(error).context("cannot create the indexes of `parts`"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(false),
-            () = tokio::time::sleep(backoff.next_delay()) => {}
-        }
+    let policy = RetryPolicy::forever(Duration::from_millis(500), Duration::from_secs(10));
+    match retry("create the indexes of `parts`", policy, shutdown, || async {
+        store.ensure_indexes().await.map_err(IndexError)
+    })
+    .await
+    {
+        Ok(()) => Ok(true),
+        Err(Stopped::Shutdown) => Ok(false),
+        Err(Stopped::GaveUp(IndexError(error))) => Err(error).context("cannot create the indexes of `parts`"),
+    }
+}
+
+/// An index creation error: retried while MongoDB cannot be reached, final otherwise.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct IndexError(mongodb::error::Error);
+
+impl Retryable for IndexError {
+    fn is_retryable(&self) -> bool {
+        store::is_unreachable(&self.0)
     }
 }
 

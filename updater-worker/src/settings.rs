@@ -24,9 +24,4 @@ pub struct UpdaterSettings {
     /// Batches in flight in this process.
     #[arg(long, env = "EK_CONCURRENCY", default_value_t = 1)]
     pub concurrency: usize,
-
-    /// How long one batch is retried inside the store before the worker reports it and tries
-    /// again (the batch is never acked meanwhile).
-    #[arg(long, env = "EK_MONGO_RETRY_WINDOW", value_parser = humantime::parse_duration, default_value = "60s")]
-    pub mongo_retry_window: Duration,
 }

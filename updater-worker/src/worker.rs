@@ -3,20 +3,17 @@
 //! or moves it to the dead-letter stream with the reason (a list result together with the item
 //! jobs of the pcodes it still has claimed, so no part loses its item job to a dead letter).
 
-use std::collections::HashSet;
-use std::time::Duration;
-
-use common::backoff::Backoff;
 use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
 use common::keys::{Keys, UPDATERS_GROUP};
 use common::messages::{CrawlResult, DeadReason, Job, ListPageResult, MessageKind};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
+use std::collections::HashSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::UpdaterMetrics;
-use crate::store::{self, BatchOutcome, Entry, EntryOutcome, Store, StoreError};
+use crate::store::{self, BatchOutcome, Entry, EntryOutcome, Store};
 
 pub struct UpdateHandler {
     pub pool: Pool,
@@ -105,48 +102,12 @@ impl UpdateHandler {
         Decoded::Result(delivery, Box::new(result))
     }
 
-    /// Writes the batch, retrying until it commits or the process shuts down (`None`). A batch
-    /// is never given up on: dead-lettering good results because MongoDB is down would lose them.
+    /// Writes the batch until it commits (`None`: shutting down first).
     async fn write(&self, entries: &[Entry<'_>]) -> Option<BatchOutcome> {
-        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
-        let mut failing: Option<&'static str> = None;
-        loop {
-            let attempt = tokio::select! {
-                () = self.shutdown.cancelled() => return None,
-                outcome = self.store.apply_batch(entries) => outcome,
-            };
-            match attempt {
-                Ok(outcome) => {
-                    self.note_commit(&outcome, failing.is_some());
-                    return Some(outcome);
-                }
-                Err(error) => self.note_failure(&error, &mut failing),
-            }
-            tokio::select! {
-                () = self.shutdown.cancelled() => return None,
-                () = tokio::time::sleep(backoff.next_delay()) => {}
-            }
-        }
-    }
-
-    fn note_commit(&self, outcome: &BatchOutcome, was_failing: bool) {
-        if was_failing {
-            tracing::info!("batches commit again");
-        }
-        self.metrics.mongo_down.set(0);
+        let outcome = self.store.write_batch(entries, &self.shutdown).await?;
         self.metrics.transactions.inc();
         self.metrics.transaction_retries.inc_by(u64::from(outcome.attempts.saturating_sub(1)));
-    }
-
-    /// Logs once per change of state, not once per retry.
-    fn note_failure(&self, error: &StoreError, failing: &mut Option<&'static str>) {
-        if let StoreError::MongoUnreachable { .. } = error {
-            self.metrics.mongo_down.set(1);
-        }
-        if *failing != Some(error.state()) {
-            tracing::warn!(%error, "batch not written; it stays unacked and is retried");
-            *failing = Some(error.state());
-        }
+        Some(outcome)
     }
 
     fn outcome_step(&self, delivery: &Delivery, result: &CrawlResult, outcome: EntryOutcome) -> Planned {

@@ -70,7 +70,8 @@ async fn a_ten_second_outage_loses_nothing() {
                 }
                 let results = batch(b);
                 let entries: Vec<Entry> = results.iter().map(|(id, result)| Entry { id, result }).collect();
-                store.apply_batch(&entries).await.unwrap_or_else(|e| panic!("batch {b}: {e}"));
+                let stop = tokio_util::sync::CancellationToken::new();
+                store.write_batch(&entries, &stop).await.unwrap_or_else(|| panic!("batch {b} not written"));
             }
             store
         })

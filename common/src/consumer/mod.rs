@@ -14,10 +14,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use redis::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::backoff::Backoff;
+use crate::retry::{Always, Retrier, RetryPolicy};
 
 mod reply;
 mod source;
@@ -29,6 +28,8 @@ pub(crate) type RawEntry = (String, HashMap<String, Value>);
 
 /// How long one blocking read waits for new entries before the loop looks at reclaiming.
 const IDLE_BLOCK: Duration = Duration::from_secs(2);
+/// Retries of a failed read: forever (a worker waits out a Redis outage), 100 ms to 10 s.
+const READ_RETRY: RetryPolicy = RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(10));
 /// Consumers with nothing pending and idle this long are removed from the group's list.
 const FORGET_CONSUMER_AFTER: Duration = Duration::from_secs(3600);
 
@@ -77,7 +78,7 @@ pub async fn run<H: BatchHandler>(
     let slots = Arc::new(Semaphore::new(settings.slots));
     let mut tasks = JoinSet::new();
     let mut source = EntrySource::new(pool, settings.clone());
-    let mut health = ConnectionHealth::new(&settings.stream);
+    let mut health = Retrier::new("read the stream", READ_RETRY);
     loop {
         let permit = tokio::select! {
             biased;
@@ -94,13 +95,13 @@ pub async fn run<H: BatchHandler>(
         let batch = source.next_batch(free_slots).await;
         match batch {
             Ok(batch) if batch.is_empty() => {
-                health.ok();
+                health.succeeded();
                 if shutdown.is_cancelled() {
                     break;
                 }
             }
             Ok(batch) => {
-                health.ok();
+                health.succeeded();
                 let handler = handler.clone();
                 let gauge = slots_in_use.clone();
                 let keep_alive = KeepAlive::new(&source, &batch);
@@ -116,13 +117,11 @@ pub async fn run<H: BatchHandler>(
             }
             Err(error) => {
                 drop(permit);
-                let delay = health.failed(&error);
-                if error.to_string().contains("NOGROUP") {
+                if error.code() == Some("NOGROUP") {
                     source.group_ready = false;
                 }
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(delay) => {}
+                if health.wait(Always(error), &shutdown).await.is_err() {
+                    break;
                 }
             }
         }
@@ -177,35 +176,6 @@ impl KeepAlive {
             cmd.arg(&self.stream).arg(&self.group).arg(&self.consumer).arg(0).arg(&self.ids).arg("JUSTID");
             let _: redis::RedisResult<Value> = cmd.query_async(&mut conn).await;
         }
-    }
-}
-
-/// Logs a Redis outage once when it starts and once when it ends, not at every retry.
-struct ConnectionHealth {
-    stream: String,
-    backoff: Backoff,
-    failing_since: Option<Instant>,
-}
-
-impl ConnectionHealth {
-    fn new(stream: &str) -> Self {
-        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        Self { stream: stream.to_owned(), backoff, failing_since: None }
-    }
-
-    fn ok(&mut self) {
-        if let Some(since) = self.failing_since.take() {
-            tracing::info!(stream = %self.stream, down_secs = since.elapsed().as_secs_f64(), "Redis reachable again");
-        }
-        self.backoff.reset();
-    }
-
-    fn failed(&mut self, error: &redis::RedisError) -> Duration {
-        if self.failing_since.is_none() {
-            self.failing_since = Some(Instant::now());
-            tracing::warn!(stream = %self.stream, %error, "Redis unreachable: retrying with backoff");
-        }
-        self.backoff.next_delay()
     }
 }
 

@@ -1,8 +1,6 @@
 //! What can go wrong writing a batch, sorted by what happens next: retry the transaction,
 //! drop one entry from the batch, or give the batch back to the caller unacked.
 
-use std::time::Duration;
-
 use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 
 use super::claim::ClaimError;
@@ -12,17 +10,15 @@ use super::claim::ClaimError;
 /// unacked, so they are delivered again.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// MongoDB did not answer for the whole retry window. The caller logs this once per
-    /// change of state and reports not-ready.
-    #[error("MongoDB unreachable for {:.0?}: {source}", .down_for)]
-    MongoUnreachable { down_for: Duration, source: MongoError },
-    /// Redis (needed to claim item jobs) did not answer for the whole retry window.
-    #[error("Redis unreachable while claiming item jobs: {0}")]
+    /// MongoDB did not answer; the store reports not-ready until the next commit.
+    #[error("MongoDB unreachable")]
+    MongoUnreachable(#[source] MongoError),
+    /// Redis (needed to claim item jobs) did not answer.
+    #[error("Redis unreachable while claiming item jobs")]
     RedisUnreachable(#[source] ClaimError),
-    /// The transaction kept failing with errors MongoDB calls transient (write conflicts
-    /// with another updater, for instance).
-    #[error("transaction still failing after {attempts} attempts: {last}")]
-    Contended { attempts: u32, last: String },
+    /// An error MongoDB calls transient (a write conflict with another updater, an election).
+    #[error("transient transaction error: {0}")]
+    Transient(String),
     /// MongoDB refused the batch for a reason retrying will not change (authorisation,
     /// a bad index, ...). The batch is returned unacked; an operator must look.
     #[error("MongoDB refused the batch: {0}")]
@@ -34,14 +30,14 @@ impl StoreError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::MongoUnreachable { .. } | Self::RedisUnreachable(_))
     }
+}
 
-    /// A short name of the failure, so a caller can log once per change of state.
-    pub fn state(&self) -> &'static str {
-        match self {
-            Self::MongoUnreachable { .. } => "mongodb-unreachable",
-            Self::RedisUnreachable(_) => "redis-unreachable",
-            Self::Contended { .. } => "contended",
-            Self::Refused(_) => "refused",
+impl From<Retry> for StoreError {
+    fn from(cause: Retry) -> Self {
+        match cause {
+            Retry::Unreachable(source) => StoreError::MongoUnreachable(source),
+            Retry::Transient(last) => StoreError::Transient(last),
+            Retry::Redis(error) => StoreError::RedisUnreachable(error),
         }
     }
 }

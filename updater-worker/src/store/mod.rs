@@ -9,10 +9,10 @@ mod claim;
 mod error;
 mod item;
 mod list;
-mod retry;
+mod reachability;
 mod txn;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bson::Document;
 use common::messages::{CrawlResult, ItemJob, ListPageResult};
@@ -22,10 +22,14 @@ use mongodb::{Client, Collection, Database};
 
 pub use claim::{ClaimError, ClaimRequest, Claimer, DEFAULT_CLAIM_TTL};
 pub use error::{is_unreachable, StoreError};
-pub use retry::{Reachability, RetryPolicy};
+pub use reachability::Reachability;
 
+use common::retry::{retry, Always, RetryPolicy};
 use error::{AttemptError, Retry};
-use retry::Backoff;
+use tokio_util::sync::CancellationToken;
+
+/// Retries of a batch that did not commit: forever, 50 ms doubling to 10 s.
+const WRITE_RETRY: RetryPolicy = RetryPolicy::forever(Duration::from_millis(50), Duration::from_secs(10));
 
 /// One stream entry of a batch: its id (claims are keyed by it) and its decoded result.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +89,6 @@ pub struct Store {
     database: Database,
     parts: Collection<Document>,
     claimer: Claimer,
-    retry: RetryPolicy,
     reachability: Reachability,
 }
 
@@ -106,11 +109,12 @@ impl Store {
     pub fn new(client: Client, database: &str, claimer: Claimer) -> Self {
         let database = client.database(database);
         let parts = database.collection(COLLECTION);
-        Self { client, database, parts, claimer, retry: RetryPolicy::default(), reachability: Reachability::default() }
+        Self { client, database, parts, claimer, reachability: Reachability::default() }
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+    /// Shares the reachability state (a gauge mirroring it) with the caller.
+    pub fn with_reachability(mut self, reachability: Reachability) -> Self {
+        self.reachability = reachability;
         self
     }
 
@@ -141,28 +145,47 @@ impl Store {
         crate::indexes::ensure_indexes(&self.parts).await
     }
 
-    /// Validates the entries, then writes the valid ones in one transaction, retried with
-    /// backoff on transient errors until [`RetryPolicy::give_up_after`]. An entry whose write
-    /// MongoDB refuses is rejected and the transaction is run again without it.
+    /// Writes the batch, retrying transient failures and outages with backoff until it
+    /// commits or `shutdown` comes (`None`): a batch is never given up on, since dead-lettering
+    /// good results because MongoDB is down would lose them. Cancel-safe, like
+    /// [`Store::apply_batch`].
+    pub async fn write_batch(&self, batch: &[Entry<'_>], shutdown: &CancellationToken) -> Option<BatchOutcome> {
+        let failures = std::sync::atomic::AtomicU32::new(0);
+        let written = retry("write a batch to MongoDB", WRITE_RETRY, shutdown, || async {
+            self.apply_batch(batch).await.map_err(|error| {
+                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Always(error)
+            })
+        });
+        // Cut short on shutdown: an uncommitted transaction is simply delivered again.
+        let outcome = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            written = written => written.ok()?,
+        };
+        let failed = failures.into_inner();
+        Some(BatchOutcome { attempts: outcome.attempts + failed, ..outcome })
+    }
+
+    /// Validates the entries, then writes the valid ones in one transaction, once. An entry
+    /// whose write MongoDB refuses is rejected and the transaction is run again at once without
+    /// it; any other failure is returned ([`Store::write_batch`] retries it).
     ///
     /// Cancel-safe: dropping the future leaves the transaction uncommitted, or committed with
     /// idempotent effects; either way the unacked entries can simply be delivered again.
     ///
     /// # Errors
-    /// A [`StoreError`] when no commit happened within the retry window; nothing may be acked.
+    /// A [`StoreError`] when it did not commit; nothing may be acked.
     #[tracing::instrument(skip_all, fields(batch = batch.len()))]
     pub async fn apply_batch(&self, batch: &[Entry<'_>]) -> Result<BatchOutcome, StoreError> {
         let mut rejected: Vec<Option<String>> =
             batch.iter().map(|e| crate::validate::validate(e.result).err().map(|i| i.to_string())).collect();
-        let started = Instant::now();
-        let mut backoff = Backoff::new(&self.retry);
         let mut attempts = 0;
         loop {
             let live: Vec<usize> = (0..batch.len()).filter(|i| rejected[*i].is_none()).collect();
             attempts += 1;
             let error = match self.attempt(batch, &live).await {
                 Ok(mut jobs) => {
-                    self.reachability.mark_up();
+                    self.reachability.set_down(false);
                     let entries = rejected
                         .into_iter()
                         .enumerate()
@@ -189,30 +212,12 @@ impl Store {
                 }
                 AttemptError::Fatal(error) => return Err(StoreError::Refused(error)),
                 AttemptError::Retry(cause) => {
-                    let delay = backoff.next_delay();
-                    self.note_failure(&cause, attempts);
-                    if started.elapsed() + delay > self.retry.give_up_after {
-                        return Err(self.give_up(cause, attempts, started.elapsed()));
+                    if matches!(cause, Retry::Unreachable(_)) {
+                        self.reachability.set_down(true);
                     }
-                    tokio::time::sleep(delay).await;
+                    return Err(cause.into());
                 }
             }
-        }
-    }
-
-    fn note_failure(&self, cause: &Retry, attempt: u32) {
-        match cause {
-            Retry::Unreachable(error) => self.reachability.mark_down(error),
-            Retry::Transient(reason) => tracing::debug!(attempt, %reason, "transient transaction error; retrying"),
-            Retry::Redis(error) => tracing::debug!(attempt, %error, "Redis claim failed; retrying"),
-        }
-    }
-
-    fn give_up(&self, cause: Retry, attempts: u32, down_for: Duration) -> StoreError {
-        match cause {
-            Retry::Unreachable(source) => StoreError::MongoUnreachable { down_for, source },
-            Retry::Transient(last) => StoreError::Contended { attempts, last },
-            Retry::Redis(error) => StoreError::RedisUnreachable(error),
         }
     }
 }

@@ -14,6 +14,9 @@ use mongodb::ClientSession;
 use super::error::{classify, write_error, AttemptError};
 use super::{item, item_job, list, ClaimRequest, Entry, Retry, Store, Written};
 
+/// Extra commit attempts when the outcome of a commit is unknown (committing twice is a no-op).
+const COMMIT_RETRIES: u32 = 3;
+
 /// A pcode an entry may want an item job for.
 struct Candidate<'a> {
     index: usize,
@@ -197,9 +200,7 @@ impl Store {
         loop {
             match session.commit_transaction().await {
                 Ok(()) => return Ok(()),
-                Err(e)
-                    if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && retries < self.retry.commit_retries =>
-                {
+                Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && retries < COMMIT_RETRIES => {
                     retries += 1;
                     tracing::debug!(retries, error = %e, "commit outcome unknown; committing again");
                 }

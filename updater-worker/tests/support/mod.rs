@@ -17,7 +17,7 @@ use futures::TryStreamExt;
 use mongodb::{Client, Collection};
 use test_harness::{MongoServer, RedisServer};
 use updater_worker::contract::check_part;
-use updater_worker::store::{self, BatchOutcome, Claimer, Entry, EntryOutcome, RetryPolicy, Store};
+use updater_worker::store::{self, BatchOutcome, Claimer, Entry, EntryOutcome, Store};
 
 pub const DB: &str = "ek_test";
 pub const PREFIX: &str = "ek";
@@ -42,11 +42,6 @@ impl Env {
         store.ensure_indexes().await.expect("indexes");
         let client = Client::with_uri_str(mongo.uri()).await.expect("test client");
         Self { mongo, redis, store, client }
-    }
-
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.store = self.store.with_retry(retry);
-        self
     }
 
     pub fn parts(&self) -> Collection<Document> {
