@@ -43,9 +43,6 @@ pub struct ListPageJob {
     pub run_started_at: chrono::DateTime<chrono::Utc>,
     /// Set when the category is in `itemsCategories`: its products get item jobs.
     pub items: Option<ItemPolicy>,
-    /// Retries so far, kept across re-enqueues.
-    #[serde(default)]
-    pub attempt: u32,
 }
 
 impl ListPageJob {
@@ -62,7 +59,7 @@ impl ListPageJob {
 
     /// The same listing at another page, as a fresh job.
     pub fn for_page(&self, page: u32) -> Self {
-        Self { page, fan_out: false, attempt: 0, ..self.clone() }
+        Self { page, fan_out: false, ..self.clone() }
     }
 }
 
@@ -85,8 +82,6 @@ pub struct ItemJob {
     /// Danawa's number for the category: the product page's breadcrumb must agree.
     pub category_number: String,
     pub item_base_url: String,
-    #[serde(default)]
-    pub attempt: u32,
 }
 
 /// What the jobs stream carries.
@@ -108,13 +103,6 @@ impl Job {
         match self {
             Job::List(job) => &job.run_id,
             Job::Item(job) => &job.run_id,
-        }
-    }
-
-    pub fn attempt(&self) -> u32 {
-        match self {
-            Job::List(job) => job.attempt,
-            Job::Item(job) => job.attempt,
         }
     }
 

@@ -29,7 +29,6 @@ fn list_job() -> ListPageJob {
             item_base_url: "http://127.0.0.1:1/info/?pcode=".into(),
             stale_before: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
         }),
-        attempt: 0,
     }
 }
 
@@ -40,7 +39,6 @@ fn item_job() -> ItemJob {
         category: "cpu".into(),
         category_number: "112747".into(),
         item_base_url: "http://127.0.0.1:1/info/?pcode=".into(),
-        attempt: 2,
     }
 }
 

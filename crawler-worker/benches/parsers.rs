@@ -9,9 +9,10 @@ mod support;
 
 use std::hint::black_box;
 
+use common::plan::ListingRules;
 use crawler_worker::parse::assemble::assemble;
 use crawler_worker::parse::bootstrap::parse_bootstrap;
-use crawler_worker::parse::list::{parse_list, ListRules};
+use crawler_worker::parse::list::parse_list;
 use crawler_worker::parse::product::{parse_product, ProductAnswer};
 use crawler_worker::parse::shops::parse_shops;
 use crawler_worker::parse::spec::parse_spec;
@@ -26,8 +27,8 @@ fn parsers(c: &mut Criterion) {
     group.bench_function("bootstrap", |b| b.iter(|| parse_bootstrap(black_box(&bootstrap))));
 
     let list = support::list_fragment(90);
-    let rules = ListRules { ignore_words: vec!["채굴".into(), "중고".into()], ..ListRules::default() };
-    group.bench_function("list_90", |b| b.iter(|| parse_list(black_box(&list), 1, &rules)));
+    let rules = ListingRules { ignore_words: vec!["채굴".into(), "중고".into()], ..ListingRules::default() };
+    group.bench_function("list_90", |b| b.iter(|| parse_list(black_box(&list), 1).map(|page| page.keep(&rules))));
 
     let product = support::real_page("danawa_offers_16559657.html");
     group.bench_function("product_real_132k", |b| b.iter(|| parse_product(black_box(&product))));

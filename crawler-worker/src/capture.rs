@@ -20,7 +20,7 @@ use crate::danawa::{Request, Site};
 use crate::http::{Exchange, Fetcher, Session};
 use crate::metrics::CrawlerMetrics;
 use crate::parse::bootstrap::{parse_bootstrap, BootstrapPage, ListBootstrap};
-use crate::parse::list::{parse_list, ListRules};
+use crate::parse::list::parse_list;
 use crate::parse::product::{parse_product, ProductAnswer};
 use crate::parse::shops::parse_shops;
 use crate::parse::spec::parse_spec;
@@ -144,7 +144,7 @@ pub async fn capture(args: &CaptureArgs) -> anyhow::Result<Vec<AnswerReport>> {
     };
     let list = run.fetch(&site.list_request(&category.number, &values, 1, filter.as_ref()), "list").await?;
     let pcode = args.pcode.clone().or_else(|| {
-        let page = parse_list(&list.body, 1, &ListRules::default()).ok()?;
+        let page = parse_list(&list.body, 1).ok()?;
         page.products.first()?.variants.first().map(|v| v.pcode.clone())
     });
     if let Some(pcode) = &pcode {
@@ -191,7 +191,7 @@ pub fn report(answer: &CapturedAnswer, body: &str) -> AnswerReport {
                 format!("Next.js template without category context (totalCount {total_count:?})")
             }
         }),
-        AnswerKind::ListFragment => summarise(parse_list(body, 1, &ListRules::default()), |page| {
+        AnswerKind::ListFragment => summarise(parse_list(body, 1), |page| {
             let variants: usize = page.products.iter().map(|p| p.variants.len()).sum();
             format!(
                 "{} products ({variants} variants), {} skipped, total {}, pager at {:?}",

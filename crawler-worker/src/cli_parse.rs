@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::parse::assemble::assemble;
 use crate::parse::bootstrap::parse_bootstrap;
-use crate::parse::list::{parse_list, ListRules};
+use crate::parse::list::parse_list;
 use crate::parse::product::{parse_product, ProductAnswer};
 use crate::parse::shops::parse_shops;
 use crate::parse::spec::{parse_spec, SpecTable};
+use common::plan::ListingRules;
 
 /// Which answer the file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +71,7 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<String> {
     let context = || format!("{} is not a {:?} answer", file.display(), kind);
     match kind {
         Kind::Bootstrap => to_json(&parse_bootstrap(&html).with_context(context)?),
-        Kind::List => to_json(&parse_list(&html, args.page, &list_rules(args)?).with_context(context)?),
+        Kind::List => to_json(&parse_list(&html, args.page).with_context(context)?.keep(&list_rules(args)?)),
         Kind::Spec => to_json(&parse_spec(&html).with_context(context)?),
         Kind::Shops => to_json(&parse_shops(&html).with_context(context)?),
         Kind::Product => {
@@ -96,13 +97,13 @@ struct AssembledProduct<'a> {
     item: common::messages::ProductInfo,
 }
 
-fn list_rules(args: &ParseArgs) -> anyhow::Result<ListRules> {
+fn list_rules(args: &ParseArgs) -> anyhow::Result<ListingRules> {
     let (Some(path), Some(name)) = (&args.config, &args.category) else {
-        return Ok(ListRules::default());
+        return Ok(ListingRules::default());
     };
     let config = ScrapeConfig::load(path)?;
     let category = config.category(name).with_context(|| format!("category {name:?} is not in {}", path.display()))?;
-    Ok(ListRules::from_category(category))
+    Ok(ListingRules::of_category(category))
 }
 
 fn to_json<T: Serialize>(value: &T) -> anyhow::Result<String> {

@@ -21,11 +21,12 @@ use crate::http::Session;
 use crate::metrics::ContainerLabels;
 use crate::parse::assemble::{assemble_for, AssembleError};
 use crate::parse::bootstrap::{parse_bootstrap, ListBootstrap};
-use crate::parse::list::{parse_list, ListPage, ListRules};
+use crate::parse::list::{parse_list, ListPage};
 use crate::parse::product::{parse_product, ProductAnswer};
 use crate::parse::shops::parse_shops;
 use crate::parse::spec::parse_spec;
 use crate::robots::Robots;
+use common::plan::ListingRules;
 
 /// How long a category's bootstrap values are reused before the page is read again.
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
@@ -67,14 +68,14 @@ impl Crawler {
         };
         let request = site.list_request(&job.category_number, &bootstrap, job.page, filter.as_ref());
         let target = format!("page {} of {}", job.page, job.listing());
-        let rules = &ListRules::from_job(job);
+        let rules = &ListingRules::of_job(job);
         let page = self
             .requester
             .fetch(session, &request, &target, move |html| async move {
-                let page = parse_list(&html, job.page, rules).map_err(|e| CrawlError::unparseable(e, html))?;
+                let page = parse_list(&html, job.page).map_err(|e| CrawlError::unparseable(e, html))?;
                 check_page_number(job.page, &page)?;
                 self.check_not_repeated(job, &page).await?;
-                Ok(page)
+                Ok(page.keep(rules))
             })
             .await;
         if matches!(page, Err(JobError::Failed(_))) {

@@ -3,13 +3,13 @@
 //! ack and counters together — or moves it to the dead-letter stream naming the request that
 //! used up its attempts.
 
-use common::config::PageEnd;
 use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
 use common::keys::{Keys, CRAWLERS_GROUP};
 use common::messages::{
     CrawlResult, DeadReason, ItemJob, ItemOutcome, ItemResult, Job, ListPageJob, ListPageResult, MessageKind,
 };
+use common::plan::{next_jobs, Event};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
 use tokio_util::sync::CancellationToken;
@@ -131,25 +131,20 @@ impl CrawlHandler {
         }
     }
 
-    /// The first page of a listing learns the last page and adds the jobs of the others.
+    /// What the planner says follows from a read list page (the first page of a listing: the
+    /// jobs of the others), each added once per run through the run's page set.
     fn follow_up_jobs(&self, job: &ListPageJob, page: &ListPage) -> Vec<Add> {
-        if !job.fan_out {
-            return Vec::new();
-        }
-        let last = match job.end_page {
-            PageEnd::Last => page.last_page_default(),
-            PageEnd::Page(end) => end.min(page.last_page_default()),
-        };
-        (job.page + 1..=last)
-            .map(|n| {
-                let next = job.for_page(n);
-                Add {
+        next_jobs(Event::ListRead { job, total_count: page.total_count })
+            .into_iter()
+            .filter_map(|next| match next {
+                Job::List(next) => Some(Add {
                     stream: self.keys.jobs(),
                     dedupe: Some((self.keys.run_pages_seen(&job.run_id), next.page_member())),
                     counter: Some(counter::enqueued(MessageKind::ListJob.as_str())),
                     fields: Job::List(next).to_fields(),
                     ..Add::default()
-                }
+                }),
+                Job::Item(_) => None,
             })
             .collect()
     }

@@ -3,8 +3,9 @@
 
 mod support;
 
+use common::plan::ListingRules;
 use crawler_worker::parse::bootstrap::parse_bootstrap;
-use crawler_worker::parse::list::{parse_list, ListRules};
+use crawler_worker::parse::list::parse_list;
 use crawler_worker::parse::product::parse_product;
 use crawler_worker::parse::shops::parse_shops;
 use crawler_worker::parse::spec::parse_spec;
@@ -12,7 +13,8 @@ use proptest::prelude::*;
 
 fn all_parsers(text: &str) {
     let _ = parse_bootstrap(text);
-    let _ = parse_list(text, 1, &ListRules { ignore_words: vec!["정품".into()], ..ListRules::default() });
+    let rules = ListingRules { ignore_words: vec!["정품".into()], ..ListingRules::default() };
+    let _ = parse_list(text, 1).map(|page| page.keep(&rules));
     let _ = parse_product(text);
     let _ = parse_spec(text);
     let _ = parse_shops(text);

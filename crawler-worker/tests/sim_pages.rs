@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use common::config::{Category, ScrapeConfig, LIST_COUNT};
 use common::parts::{sort_order, Part};
+use common::plan::ListingRules;
 use crawler_worker::danawa::{user_agent, Method, Request, Site};
 use crawler_worker::parse::assemble::assemble;
 use crawler_worker::parse::bootstrap::{parse_bootstrap, BootstrapPage};
-use crawler_worker::parse::list::{parse_list, ListRules};
+use crawler_worker::parse::list::parse_list;
 use crawler_worker::parse::product::{parse_product, ProductAnswer};
 use crawler_worker::parse::shops::parse_shops;
 use crawler_worker::parse::spec::parse_spec;
@@ -39,7 +40,7 @@ struct Listed {
 }
 
 async fn crawl_lists(client: &reqwest::Client, site: &Site, category: &Category, seen: &mut BTreeMap<String, Listed>) {
-    let rules = ListRules::from_category(category);
+    let rules = ListingRules::of_category(category);
     for filter in category.listings() {
         let bootstrap = fetch(client, &site.bootstrap_request(&category.number)).await;
         let values = parse_bootstrap(&bootstrap).expect("bootstrap parses").into_values().expect("category context");
@@ -50,7 +51,7 @@ async fn crawl_lists(client: &reqwest::Client, site: &Site, category: &Category,
         let mut last = page;
         while page <= last {
             let answer = fetch(client, &site.list_request(&category.number, &values, page, filter)).await;
-            let list = parse_list(&answer, page, &rules).expect("list parses");
+            let list = parse_list(&answer, page).expect("list parses").keep(&rules);
             last = match category.end_page {
                 common::config::PageEnd::Last => list.last_page(LIST_COUNT),
                 common::config::PageEnd::Page(n) => n.min(list.last_page(LIST_COUNT)),
@@ -182,7 +183,7 @@ async fn the_next_js_template_gives_the_list_request() {
     let filter = category.filters.first().expect("motherboard has filters");
     let filter = values.search_filter(filter, &category.number).expect("offered on the Next.js page too");
     let list = fetch(&client, &site.list_request(&category.number, &values, 1, Some(&filter))).await;
-    let list = parse_list(&list, 1, &ListRules::default()).expect("list parses");
+    let list = parse_list(&list, 1).expect("list parses");
     assert!(list.total_count > 0 && list.total_count < 120, "the filter applies: {}", list.total_count);
     sim.shutdown().await;
 }

@@ -4,15 +4,16 @@
 mod support;
 
 use common::config::RegistrationDate;
+use common::plan::ListingRules;
 use crawler_worker::danawa::Site;
 use crawler_worker::parse::bootstrap::{parse_bootstrap, BootstrapPage};
-use crawler_worker::parse::list::{parse_list, ListRules, SkipReason};
+use crawler_worker::parse::list::{parse_list, SkipReason};
 use crawler_worker::parse::shops::parse_shops;
 use crawler_worker::parse::spec::parse_spec;
 
 #[test]
 fn a_full_list_fragment() {
-    let list = parse_list(&support::list_fragment(90), 2, &ListRules::default()).expect("parses");
+    let list = parse_list(&support::list_fragment(90), 2).expect("parses");
     assert_eq!(list.total_count, 4417);
     assert_eq!(list.last_page_default(), 50);
     assert_eq!(list.products.len(), 90);
@@ -27,9 +28,11 @@ fn a_full_list_fragment() {
 
 #[test]
 fn list_rules_on_a_full_fragment() {
-    let rules =
-        ListRules { minimum_date: RegistrationDate { year: 2020, month: 1 }, ignore_words: vec!["멀티팩".into()] };
-    let list = parse_list(&support::list_fragment(90), 1, &rules).expect("parses");
+    let rules = ListingRules {
+        minimum_date: RegistrationDate { year: 2020, month: 1 },
+        ignore_words: vec!["멀티팩".into()],
+    };
+    let list = parse_list(&support::list_fragment(90), 1).expect("parses").keep(&rules);
     assert!(list.products.iter().all(|p| p.registered.is_some_and(|d| d.year >= 2020)));
     assert!(list.products.iter().all(|p| p.variants.len() == 1));
     assert_eq!(list.products.len(), 45);

@@ -262,11 +262,15 @@ async fn the_fleet_reads_a_category_page_once_and_shares_its_values() {
     // Another process, with nothing cached of its own, lists the same category in a new run.
     sim.state().observer.reset();
     let now = chrono::Utc::now();
-    let again =
-        common::plan::initial_list_jobs(&config, "run-2", now, now).into_iter().map(common::messages::Job::List);
+    let again = common::plan::next_jobs(common::plan::Event::RunStarted {
+        config: &config,
+        run_id: "run-2",
+        started_at: now,
+        stale_before: now,
+    });
     let stop = CancellationToken::new();
     let second = spawn_worker(settings(&redis, "w2", 3), &stop);
-    enqueue(&pool, again.collect()).await;
+    enqueue(&pool, again).await;
     let counters = wait_run_settled(&pool, "run-2", Duration::from_secs(60)).await;
     stop.cancel();
     second.await.expect("w2 stops");

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use common::keys::Keys;
-use common::messages::{DeadLetter, FIELD_BODY};
+use common::messages::DeadLetter;
 use common::queue::counter;
 use redis::aio::ConnectionLike;
 use redis::streams::StreamRangeReply;
@@ -90,7 +90,7 @@ pub struct Retried {
     pub skipped: Vec<(String, String)>,
 }
 
-/// Sends each entry back to its source stream with its attempt count reset.
+/// Sends each entry back to its source stream, its original fields verbatim.
 ///
 /// # Errors
 /// Redis errors; the entries before the error were sent back.
@@ -136,32 +136,11 @@ async fn retry_one<C: ConnectionLike>(
         call.key(key);
     }
     call.arg(id).arg(run).arg(dead_field);
-    for (name, value) in reset_attempt(&letter.fields) {
+    for (name, value) in &letter.fields {
         call.arg(name).arg(value);
     }
     let new_id: Option<String> = call.invoke_async(conn).await?;
     Ok(new_id)
-}
-
-/// The original fields with the body's `attempt` set back to 0 (a fresh set of retries);
-/// everything else verbatim.
-pub fn reset_attempt(fields: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
-    fields
-        .iter()
-        .map(|(name, value)| {
-            if name != FIELD_BODY {
-                return (name.clone(), value.clone());
-            }
-            let mut body: serde_json::Value = match serde_json::from_str(value) {
-                Ok(body) => body,
-                Err(_) => return (name.clone(), value.clone()),
-            };
-            if let Some(attempt) = body.get_mut("attempt") {
-                *attempt = serde_json::Value::from(0);
-            }
-            (name.clone(), body.to_string())
-        })
-        .collect()
 }
 
 /// Deletes the entries; returns how many were still there.
@@ -231,19 +210,6 @@ pub fn per_kind(entries: &[Entry]) -> HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_resets_the_attempt_and_keeps_the_rest() {
-        let fields = std::collections::BTreeMap::from([
-            ("v".to_owned(), "1".to_owned()),
-            ("body".to_owned(), r#"{"runId":"r","attempt":5,"page":2}"#.to_owned()),
-        ]);
-        let out: HashMap<_, _> = reset_attempt(&fields).into_iter().collect();
-        assert_eq!(out["v"], "1");
-        let body: serde_json::Value = serde_json::from_str(&out["body"]).expect("json");
-        assert_eq!(body["attempt"], 0);
-        assert_eq!(body["page"], 2);
-    }
 
     #[test]
     fn long_errors_are_cut_to_one_line() {

@@ -5,6 +5,7 @@
 use common::config::ScrapeConfig;
 use common::keys::Keys;
 use common::messages::{Job, ListPageJob};
+use common::plan::{next_jobs, Event};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use redis::aio::ConnectionLike;
 
@@ -15,11 +16,18 @@ use crate::Error;
 /// enough not to block Redis for long.
 const STEPS_PER_CALL: usize = 200;
 
-/// The first jobs of a run (`common::plan`, shared with the crawler's tests): per category
-/// and listing, the first page with `fan_out` when the end is `*`, otherwise every page
-/// `start..=end`.
+/// The first jobs of a run, as the planner says (`common::plan`): per category and listing,
+/// the first page with `fan_out` when the end is `*`, otherwise every page `start..=end`.
 pub fn initial_jobs(config: &ScrapeConfig, run: &RunInfo) -> Vec<ListPageJob> {
-    common::plan::initial_list_jobs(config, &run.id, run.started_at, run.stale_before)
+    let event =
+        Event::RunStarted { config, run_id: &run.id, started_at: run.started_at, stale_before: run.stale_before };
+    next_jobs(event)
+        .into_iter()
+        .filter_map(|job| match job {
+            Job::List(list) => Some(list),
+            Job::Item(_) => None,
+        })
+        .collect()
 }
 
 /// The step adding one job, unless its page is already in the run's dedupe set.

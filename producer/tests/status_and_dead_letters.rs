@@ -133,7 +133,7 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     assert_eq!(back.ids.len(), 1, "the retried job is back in the jobs stream");
     let body: serde_json::Value =
         serde_json::from_str(&common::messages::fields_as_text(&back.ids[0].map)["body"]).expect("body json");
-    assert_eq!(body["attempt"], 0);
+    assert_eq!(body["runId"], run_id.as_str(), "the original job, verbatim");
 
     // Purge the other: gone from the stream, still counted dead.
     let rest = dead_letters::select(&mut conn, &env.keys, &Selection::default()).await.expect("select");

@@ -73,7 +73,6 @@ fn list_page(page: u32) -> CrawlResult {
         page_base_url: "http://sim/list/?cate=".into(),
         run_started_at: Utc::now(),
         items: None,
-        attempt: 0,
     };
     let products = (0..PRODUCTS_PER_PAGE)
         .map(|position| {
@@ -119,7 +118,6 @@ fn item_result(pcode: u32) -> CrawlResult {
         category: "ssd".into(),
         category_number: "112760".into(),
         item_base_url: "http://sim/info/?pcode=".into(),
-        attempt: 0,
     };
     CrawlResult::Item(ItemResult { job, fetched_at: Utc::now(), outcome: ItemOutcome::Product(info) })
 }

@@ -167,15 +167,20 @@ impl UpdateHandler {
         }
         let claims = self.keys.run_items_seen(&list.job.run_id);
         let mut seen = HashSet::new();
-        list.products
+        let pcodes: Vec<&str> = list
+            .products
             .iter()
             .flat_map(|p| &p.variants)
-            .filter(|v| seen.insert(v.pcode.as_str()))
-            .map(|v| Add {
+            .map(|v| v.pcode.as_str())
+            .filter(|p| seen.insert(*p))
+            .collect();
+        store::item_jobs(&list.job, &pcodes)
+            .into_iter()
+            .map(|job| Add {
                 stream: self.keys.jobs(),
-                guard: Some((claims.clone(), v.pcode.clone(), entry_id.to_owned())),
+                guard: Some((claims.clone(), job.pcode.clone(), entry_id.to_owned())),
                 counter: Some(counter::enqueued(MessageKind::ItemJob.as_str())),
-                fields: Job::Item(store::item_job(list, &v.pcode)).to_fields(),
+                fields: Job::Item(job).to_fields(),
                 ..Add::default()
             })
             .collect()

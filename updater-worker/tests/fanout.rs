@@ -33,7 +33,7 @@ async fn new_parts_of_an_item_category_get_one_item_job_each() {
     assert_eq!(pcodes(jobs), ["1", "2", "3"]);
     let job = &jobs[0];
     assert_eq!((job.run_id.as_str(), job.category.as_str(), job.category_number.as_str()), ("r1", "cpu", "112747"));
-    assert_eq!((job.item_base_url.as_str(), job.attempt), ("http://sim/info/?pcode=", 0));
+    assert_eq!(job.item_base_url, "http://sim/info/?pcode=");
     for pcode in ["1", "2", "3"] {
         assert_eq!(env.part(pcode).await.get_bool("isUpdating"), Ok(true), "{pcode}");
     }

@@ -120,11 +120,6 @@ impl ScrapeConfig {
     pub fn category(&self, name: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.name == name)
     }
-
-    /// The category whose Danawa number is `number` (a product page's breadcrumb).
-    pub fn category_by_number(&self, number: &str) -> Option<&Category> {
-        self.categories.iter().find(|c| c.number == number)
-    }
 }
 
 impl Category {

@@ -1,9 +1,11 @@
 //! The list fragment (`getProductList.ajax.php`): the listing's total count and the products of
-//! one page with their variants, advertisements left out and the scrape config's rules
-//! (minimum registration date, ignore words) applied.
+//! one page with their variants, advertisements left out. The scrape config's rules (minimum
+//! registration date, ignore words) are not the parser's: [`ListPage::keep`] applies
+//! `common::plan`'s.
 
-use common::config::{Category, RegistrationDate, LIST_COUNT};
-use common::messages::{ListPageJob, ListedProduct, ListedVariant};
+use common::config::{RegistrationDate, LIST_COUNT};
+use common::messages::{ListedProduct, ListedVariant};
+use common::plan::{ListingRules, RuleSkip};
 use scraper::{ElementRef, Html};
 use serde::Serialize;
 
@@ -11,29 +13,6 @@ use super::{non_empty, parse_amount, selector, text_of, ParseError};
 
 /// Price texts meaning "no price now" (and 단종 for discontinued): the variant has no price.
 const NO_PRICE_TEXTS: [&str; 7] = ["가격비교예정", "일시품절", "판매중지", "출시예정", "가격비교중지", "단종", "품절"];
-
-/// The config's rules for one listing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListRules {
-    /// Products registered before this are skipped (unknown dates are kept).
-    pub minimum_date: RegistrationDate,
-    /// A product whose name, or a variant whose tag, contains one of these is skipped.
-    pub ignore_words: Vec<String>,
-}
-
-impl ListRules {
-    pub fn from_job(job: &ListPageJob) -> Self {
-        Self { minimum_date: job.minimum_date, ignore_words: job.ignore_words.clone() }
-    }
-
-    pub fn from_category(category: &Category) -> Self {
-        Self { minimum_date: category.minimum_date, ignore_words: category.ignore_words.clone() }
-    }
-
-    fn is_ignored(&self, text: &str) -> bool {
-        self.ignore_words.iter().any(|word| !word.is_empty() && text.contains(word.as_str()))
-    }
-}
 
 /// One parsed list page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,6 +37,24 @@ impl ListPage {
     pub fn last_page_default(&self) -> u32 {
         self.last_page(LIST_COUNT)
     }
+
+    /// The page with the config's rules applied: products they leave out move to `skipped`
+    /// (their positions stay: a skipped product took its place on the page).
+    pub fn keep(mut self, rules: &ListingRules) -> Self {
+        let mut kept = Vec::with_capacity(self.products.len());
+        for product in std::mem::take(&mut self.products) {
+            match rules.apply(product) {
+                Ok(product) => kept.push(product),
+                Err((product, rule)) => {
+                    let id = product.variants.first().map_or_else(String::new, |v| format!("productItem{}", v.pcode));
+                    let reason = SkipReason::Rule(rule);
+                    self.skipped.push(SkippedEntry { id, position: Some(product.position), reason });
+                }
+            }
+        }
+        self.products = kept;
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,10 +71,8 @@ pub struct SkippedEntry {
 #[serde(rename_all = "camelCase")]
 pub enum SkipReason {
     Advertisement,
-    TooOld,
-    IgnoredName,
-    /// Every variant's tag held an ignore word.
-    IgnoredVariants,
+    /// The config's rules left it out.
+    Rule(RuleSkip),
     /// No `p.prod_name a` (markup change or a cut answer).
     NoName,
     /// No variant with a pcode.
@@ -90,7 +85,7 @@ pub enum SkipReason {
 /// [`ParseError::Missing`] for `input#totalProductCount` when the answer does not carry it (an
 /// empty or cut answer: the crawler treats it as a soft block); [`ParseError::Invalid`] when
 /// its value is not a count.
-pub fn parse_list(html: &str, page: u32, rules: &ListRules) -> Result<ListPage, ParseError> {
+pub fn parse_list(html: &str, page: u32) -> Result<ListPage, ParseError> {
     let document = Html::parse_fragment(html);
     let total_count = total_count(&document)?;
     let mut products = Vec::new();
@@ -102,7 +97,7 @@ pub fn parse_list(html: &str, page: u32, rules: &ListRules) -> Result<ListPage, 
             skipped.push(SkippedEntry { id, position: None, reason: SkipReason::Advertisement });
             continue;
         }
-        match read_product(item, page, position, rules) {
+        match read_product(item, page, position) {
             Ok(product) => products.push(product),
             Err(reason) => skipped.push(SkippedEntry { id, position: Some(position), reason }),
         }
@@ -133,34 +128,17 @@ fn is_advertisement(item: ElementRef<'_>) -> bool {
         || item.ancestors().filter_map(ElementRef::wrap).any(|a| a.value().classes().any(|c| c == "main_ad_prodlist"))
 }
 
-fn read_product(
-    item: ElementRef<'_>,
-    page: u32,
-    position: u32,
-    rules: &ListRules,
-) -> Result<ListedProduct, SkipReason> {
+fn read_product(item: ElementRef<'_>, page: u32, position: u32) -> Result<ListedProduct, SkipReason> {
     let name = product_name(item).ok_or(SkipReason::NoName)?;
     let registered = item.select(selector!("div.prod_sub_meta dl.meta_item.mt_date dd")).next().and_then(|dd| {
         let text = text_of(dd);
         RegistrationDate::parse(&text)
     });
-    // A product whose date is unknown is kept: dropping it would lose data on a markup change.
-    if registered.is_some_and(|date| date < rules.minimum_date) {
-        return Err(SkipReason::TooOld);
-    }
-    if rules.is_ignored(&name) {
-        return Err(SkipReason::IgnoredName);
-    }
-    let all = variants(item);
-    if all.is_empty() {
+    let variants = variants(item);
+    if variants.is_empty() {
         return Err(SkipReason::NoVariants);
     }
-    let kept: Vec<ListedVariant> =
-        all.into_iter().filter(|v| !v.tag.as_deref().is_some_and(|tag| rules.is_ignored(tag))).collect();
-    if kept.is_empty() {
-        return Err(SkipReason::IgnoredVariants);
-    }
-    Ok(ListedProduct { name, registered, page, position, variants: kept })
+    Ok(ListedProduct { name, registered, page, position, variants })
 }
 
 fn product_name(item: ElementRef<'_>) -> Option<String> {
@@ -292,10 +270,6 @@ mod tests {
         fragment("4,417", items)
     }
 
-    fn no_rules() -> ListRules {
-        ListRules::default()
-    }
-
     #[test]
     fn reads_total_count_products_and_variants() {
         let html = page(&format!(
@@ -308,7 +282,7 @@ mod tests {
             ),
             item("productItem200", "인텔 코어i5 12400F", "2022.01", &variant("200", "", "189,000")),
         ));
-        let list = parse_list(&html, 3, &no_rules()).expect("parses");
+        let list = parse_list(&html, 3).expect("parses");
         assert_eq!(list.total_count, 4417);
         assert_eq!(list.last_page(90), 50);
         assert_eq!(list.products.len(), 2);
@@ -331,13 +305,12 @@ mod tests {
     fn no_price_texts_and_discontinued_have_no_price() {
         for text in ["가격비교예정", "일시품절", "판매중지", "출시예정", "가격비교중지"] {
             let html = page(&item("productItem1", "A", "2024.01", &variant("1", "", text)));
-            let list = parse_list(&html, 1, &no_rules()).expect("parses");
+            let list = parse_list(&html, 1).expect("parses");
             assert_eq!(list.products[0].variants[0].price, None, "{text}");
         }
         let discontinued =
             r#"<li id="productInfoDetail_1"><p class="price_sect"><span class="nosale_price">단종상품</span></p></li>"#;
-        let list =
-            parse_list(&page(&item("productItem1", "A", "2024.01", discontinued)), 1, &no_rules()).expect("parses");
+        let list = parse_list(&page(&item("productItem1", "A", "2024.01", discontinued)), 1).expect("parses");
         assert_eq!(list.products[0].variants[0].price, None);
     }
 
@@ -354,7 +327,7 @@ mod tests {
             item("productItem1", "진짜 상품", "2024.01", &variant("1", "", "1,000")),
             item("adReaderProductItem6", "리더 광고", "2024.01", &variant("6", "", "1,000")),
         )) + &ad_block;
-        let list = parse_list(&html, 1, &no_rules()).expect("parses");
+        let list = parse_list(&html, 1).expect("parses");
         assert_eq!(list.products.len(), 1);
         assert_eq!(list.products[0].name, "진짜 상품");
         assert_eq!(list.products[0].position, 0);
@@ -370,14 +343,14 @@ mod tests {
             "</div>\n              </div>",
             r#"</div><div class="prod_pricelist prod_top5"><ul><li id="productInfoDetail_99"><p class="price_sect"><a><strong>5</strong></a></p></li></ul></div></div>"#,
         );
-        let list = parse_list(&page(&html), 1, &no_rules()).expect("parses");
+        let list = parse_list(&page(&html), 1).expect("parses");
         let pcodes: Vec<&str> = list.products[0].variants.iter().map(|v| v.pcode.as_str()).collect();
         assert_eq!(pcodes, ["1"]);
     }
 
     #[test]
     fn config_rules_skip_but_keep_positions() {
-        let rules = ListRules {
+        let rules = ListingRules {
             minimum_date: RegistrationDate { year: 2018, month: 1 },
             ignore_words: vec!["채굴".into(), "해외구매".into()],
         };
@@ -394,21 +367,22 @@ mod tests {
             item("productItem5", "상품2", "2022.01", &variant("5", "해외구매", "900")),
             item("productItem6", "날짜 모름", "", &variant("6", "", "1,000")),
         ));
-        let list = parse_list(&html, 2, &rules).expect("parses");
+        let list = parse_list(&html, 2).map(|p| p.keep(&rules)).expect("parses");
         let kept: Vec<(&str, u32)> = list.products.iter().map(|p| (p.name.as_str(), p.position)).collect();
         assert_eq!(kept, [("상품", 2), ("날짜 모름", 4)]);
         assert_eq!(list.products[0].variants.len(), 1);
         let reasons: Vec<&SkipReason> = list.skipped.iter().map(|s| &s.reason).collect();
-        assert_eq!(reasons, [&SkipReason::TooOld, &SkipReason::IgnoredName, &SkipReason::IgnoredVariants]);
+        let rule = |r| SkipReason::Rule(r);
+        assert_eq!(reasons, [&rule(RuleSkip::TooOld), &rule(RuleSkip::IgnoredName), &rule(RuleSkip::IgnoredVariants)]);
     }
 
     #[test]
     fn variant_pcode_from_the_link_and_single_entry_fallback() {
         let row = r#"<li><p class="price_sect"><a href="//prod.danawa.com/info/?cate=1&pcode=555"><strong>2,000</strong></a></p></li>"#;
-        let list = parse_list(&page(&item("productItem5", "A", "2024.01", row)), 1, &no_rules()).expect("parses");
+        let list = parse_list(&page(&item("productItem5", "A", "2024.01", row)), 1).expect("parses");
         assert_eq!(list.products[0].variants[0].pcode, "555");
         let bare = r#"<li class="prod_item" id="productItem42"><p class="prod_name"><a>B</a></p><p class="price_sect"><a><strong>3,000</strong></a></p></li>"#;
-        let list = parse_list(&page(bare), 1, &no_rules()).expect("parses");
+        let list = parse_list(&page(bare), 1).expect("parses");
         assert_eq!(list.products[0].variants, [ListedVariant { pcode: "42".into(), tag: None, price: Some(3000) }]);
     }
 
@@ -426,7 +400,7 @@ mod tests {
         let bare = r#"<li id="productInfoDetail_5"><p class="memory_sect"> 16GB <span class="memory_price_sect"></span><span class="rank_one">1위</span></p>
             <p class="price_sect"><a href="?pcode=5"><strong>50,000</strong>원</a></p></li>"#;
         let html = page(&(top5.to_owned() + &item("productItem5", "메모리", "2024.01", bare)));
-        let list = parse_list(&html, 1, &no_rules()).expect("parses");
+        let list = parse_list(&html, 1).expect("parses");
         assert_eq!(list.products[0].variants, [ListedVariant { pcode: "77".into(), tag: None, price: Some(12_340) }]);
         assert_eq!(list.products[1].variants[0].tag.as_deref(), Some("16GB"));
     }
@@ -434,20 +408,20 @@ mod tests {
     #[test]
     fn the_pager_tells_the_current_page() {
         let pager = r#"<div class="num_nav_wrap"><div class="number_wrap"><a class="num ">1</a><a class="num now_on">2</a></div></div>"#;
-        let list = parse_list(&(page("") + pager), 2, &no_rules()).expect("parses");
+        let list = parse_list(&(page("") + pager), 2).expect("parses");
         assert_eq!(list.current_page, Some(2));
-        assert_eq!(parse_list(&page(""), 2, &no_rules()).expect("parses").current_page, None);
+        assert_eq!(parse_list(&page(""), 2).expect("parses").current_page, None);
     }
 
     #[test]
     fn empty_pages_are_valid_but_a_missing_count_is_not() {
-        let list = parse_list(&fragment("0", ""), 7, &no_rules()).expect("parses");
+        let list = parse_list(&fragment("0", ""), 7).expect("parses");
         assert_eq!((list.total_count, list.products.len(), list.last_page(90)), (0, 0, 1));
-        assert_eq!(parse_list("", 1, &no_rules()), Err(ParseError::Missing { selector: "input#totalProductCount" }));
+        assert_eq!(parse_list("", 1), Err(ParseError::Missing { selector: "input#totalProductCount" }));
         let products_only = item("productItem1", "A", "2024.01", &variant("1", "", "1,000"));
-        assert!(parse_list(&products_only, 1, &no_rules()).is_err());
+        assert!(parse_list(&products_only, 1).is_err());
         assert!(matches!(
-            parse_list(&fragment("many", ""), 1, &no_rules()),
+            parse_list(&fragment("many", ""), 1),
             Err(ParseError::Invalid { selector: "input#totalProductCount", .. })
         ));
     }

@@ -103,7 +103,7 @@ pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
 
 pub fn list_jobs(config: &ScrapeConfig) -> Vec<Job> {
     let now = chrono::Utc::now();
-    common::plan::initial_list_jobs(config, RUN, now, now).into_iter().map(Job::List).collect()
+    common::plan::next_jobs(common::plan::Event::RunStarted { config, run_id: RUN, started_at: now, stale_before: now })
 }
 
 pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
@@ -114,7 +114,6 @@ pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
         category: category.into(),
         category_number: number,
         item_base_url: config.item_base_url.clone(),
-        attempt: 0,
     })
 }
 
@@ -164,6 +163,8 @@ pub async fn dead_letters(pool: &deadpool_redis::Pool) -> Vec<common::messages::
 }
 
 pub fn first_list_job(config: &ScrapeConfig) -> ListPageJob {
-    let now = chrono::Utc::now();
-    common::plan::initial_list_jobs(config, RUN, now, now).remove(0)
+    match list_jobs(config).remove(0) {
+        Job::List(job) => job,
+        Job::Item(_) => unreachable!("a run starts with list jobs"),
+    }
 }

@@ -238,7 +238,6 @@ fn item_jobs(keys: &Keys, list: &ListPageResult) -> Vec<Add> {
                 category: list.job.category.clone(),
                 category_number: list.job.category_number.clone(),
                 item_base_url: policy.item_base_url.clone(),
-                attempt: 0,
             };
             Add {
                 stream: keys.jobs(),

@@ -15,8 +15,9 @@ mod txn;
 use std::time::Duration;
 
 use bson::Document;
-use common::messages::{CrawlResult, ItemJob, ListPageResult};
+use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
 use common::parts::COLLECTION;
+use common::plan::{next_jobs, Event};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
@@ -69,17 +70,15 @@ pub struct BatchOutcome {
     pub attempts: u32,
 }
 
-/// The item job of `pcode`, listed by `list` (an item category: its job has an item policy).
-pub fn item_job(list: &ListPageResult, pcode: &str) -> ItemJob {
-    let job = &list.job;
-    ItemJob {
-        run_id: job.run_id.clone(),
-        pcode: pcode.to_owned(),
-        category: job.category.clone(),
-        category_number: job.category_number.clone(),
-        item_base_url: job.items.as_ref().map(|p| p.item_base_url.clone()).unwrap_or_default(),
-        attempt: 0,
-    }
+/// The item jobs of a written list page's stale, claimed pcodes, as the planner says.
+pub fn item_jobs(job: &ListPageJob, stale: &[&str]) -> Vec<ItemJob> {
+    next_jobs(Event::ListWritten { job, stale })
+        .into_iter()
+        .filter_map(|next| match next {
+            Job::Item(item) => Some(item),
+            Job::List(_) => None,
+        })
+        .collect()
 }
 
 /// The only writer of `parts`. Cheap to clone; clones share connections and reachability.

@@ -12,7 +12,7 @@ use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteCon
 use mongodb::ClientSession;
 
 use super::error::{classify, write_error, AttemptError};
-use super::{item, item_job, list, ClaimRequest, Entry, Retry, Store, Written};
+use super::{item, item_jobs, list, ClaimRequest, Entry, Retry, Store, Written};
 
 /// Extra commit attempts when the outcome of a commit is unknown (committing twice is a no-op).
 const COMMIT_RETRIES: u32 = 3;
@@ -74,8 +74,10 @@ impl Store {
         let owned = self.claimer.claim(&requests).await.map_err(|e| AttemptError::Retry(Retry::Redis(e)))?;
         let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
         self.mark_updating(session, &claimed).await?;
-        for candidate in claimed {
-            jobs[candidate.index].item_jobs.push(item_job(candidate.list, candidate.pcode));
+        for &index in live {
+            let stale: Vec<&str> = claimed.iter().filter(|c| c.index == index).map(|c| c.pcode).collect();
+            let CrawlResult::List(list) = batch[index].result else { continue };
+            jobs[index].item_jobs.extend(item_jobs(&list.job, &stale));
         }
         Ok(())
     }

@@ -149,7 +149,6 @@ impl<'a> ListSpec<'a> {
             page_base_url: "http://sim/list/?cate=".into(),
             run_started_at: self.run_started_at,
             items: self.items.clone(),
-            attempt: 0,
         };
         let products = products.into_iter().map(|p| ListedProduct { page: self.page, ..p }).collect();
         CrawlResult::List(ListPageResult { job, total_count: 100, products })
@@ -186,7 +185,6 @@ pub fn item_job(run_id: &str, pcode: &str, category: &str) -> ItemJob {
         category: category.into(),
         category_number: "112747".into(),
         item_base_url: "http://sim/info/?pcode=".into(),
-        attempt: 0,
     }
 }
 
