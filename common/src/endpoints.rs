@@ -14,8 +14,24 @@ use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-/// An async readiness check: `Err(reason)` when a dependency does not answer.
-pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+/// An async readiness check: [`NotReady`] when a dependency does not answer.
+pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), NotReady>> + Send>> + Send + Sync>;
+
+/// A dependency that does not answer, with the error it gave.
+#[derive(Debug, thiserror::Error)]
+#[error("{dependency}")]
+pub struct NotReady {
+    /// `redis`, `mongodb`, `proxy socks5h://host:port` (never a credential).
+    pub dependency: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl NotReady {
+    pub fn new(dependency: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { dependency: dependency.into(), source: source.into() }
+    }
+}
 
 #[derive(Clone)]
 struct EndpointState {
@@ -52,7 +68,7 @@ pub async fn serve(
 async fn readyz(State(state): State<EndpointState>) -> impl IntoResponse {
     match (state.ready)().await {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}: {}\n", reason.source)),
     }
 }
 
@@ -69,8 +85,8 @@ pub fn redis_ready(pool: deadpool_redis::Pool) -> ReadinessCheck {
     Arc::new(move || {
         let pool = pool.clone();
         Box::pin(async move {
-            let mut conn = pool.get().await.map_err(|e| format!("redis: {e}"))?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop).map_err(|e| format!("redis: {e}"))
+            let mut conn = pool.get().await.map_err(|e| NotReady::new("redis", e))?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop).map_err(|e| NotReady::new("redis", e))
         })
     })
 }

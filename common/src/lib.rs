@@ -6,6 +6,7 @@ pub mod config;
 pub mod consumer;
 pub mod dead_letter;
 pub mod endpoints;
+pub mod error_text;
 pub mod failpoint;
 pub mod keys;
 pub mod messages;

@@ -70,6 +70,12 @@ impl<E: std::fmt::Display> std::fmt::Display for Always<E> {
     }
 }
 
+impl<E: std::error::Error> std::error::Error for Always<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 impl<E> Retryable for Always<E> {}
 
 /// Why retrying stopped without a success.
@@ -134,11 +140,11 @@ impl Retrier {
 
     /// Records a failure: the delay before the next attempt, or `None` when the error is not
     /// retryable or the policy gives up. The start of an outage is logged once.
-    pub fn failed<E: Retryable + std::fmt::Display>(&mut self, error: &E) -> Option<Duration> {
+    pub fn failed<E: Retryable + std::error::Error + 'static>(&mut self, error: &E) -> Option<Duration> {
         self.failures += 1;
         let since = *self.failing_since.get_or_insert_with(Instant::now);
         if self.log && self.failures == 1 && error.is_retryable() {
-            tracing::warn!(what = self.what, %error, "failed: retrying with backoff");
+            tracing::warn!(what = self.what, error = crate::error_text::chain(error), "failed: retrying with backoff");
         }
         let out_of_attempts = self.policy.max_attempts.is_some_and(|max| self.failures >= max.max(1));
         let out_of_time = self.policy.give_up_after.is_some_and(|limit| since.elapsed() >= limit);
@@ -152,7 +158,7 @@ impl Retrier {
     ///
     /// # Errors
     /// [`Stopped::GaveUp`] with the error, or [`Stopped::Shutdown`].
-    pub async fn wait<E: Retryable + std::fmt::Display>(
+    pub async fn wait<E: Retryable + std::error::Error + 'static>(
         &mut self,
         error: E,
         shutdown: &CancellationToken,
@@ -179,7 +185,7 @@ pub async fn retry<T, E, Fut>(
     mut op: impl FnMut() -> Fut,
 ) -> Result<T, Stopped<E>>
 where
-    E: Retryable + std::fmt::Display,
+    E: Retryable + std::error::Error + 'static,
     Fut: Future<Output = Result<T, E>>,
 {
     let mut retrier = Retrier::new(what, policy);
@@ -211,6 +217,8 @@ mod tests {
             f.write_str("flaky")
         }
     }
+
+    impl std::error::Error for Flaky {}
 
     impl Retryable for Flaky {
         fn is_retryable(&self) -> bool {

@@ -96,14 +96,19 @@ impl WorkerSettings {
     /// Production refuses a Redis URL without a password (DESIGN.md §5).
     ///
     /// # Errors
-    /// A message naming the (redacted) URL.
-    pub fn check_redis_credentials(&self, redis_url: &SecretUrl) -> Result<(), String> {
+    /// [`NoRedisPassword`] naming the (redacted) URL.
+    pub fn check_redis_credentials(&self, redis_url: &SecretUrl) -> Result<(), NoRedisPassword> {
         if self.environment == Environment::Production && !redis_url.has_credentials() {
-            return Err(format!("production mode refuses a Redis URL without a password ({redis_url})"));
+            return Err(NoRedisPassword(redis_url.to_string()));
         }
         Ok(())
     }
 }
+
+/// Production was given a Redis URL without a password (the URL as shown: redacted).
+#[derive(Debug, thiserror::Error)]
+#[error("production mode refuses a Redis URL without a password ({0})")]
+pub struct NoRedisPassword(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {

@@ -56,6 +56,7 @@ impl Crawler {
     /// # Errors
     /// A [`JobError`]: the request that used up its attempts, or why the job cannot succeed (a
     /// filter the category page does not offer is never crawled unfiltered).
+    #[tracing::instrument(name = "list_page", skip_all, fields(category = %job.category, page = job.page))]
     pub async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, JobError> {
         let site = site_of(&job.page_base_url)?;
         self.robots.check(&site, &[danawa::LIST_PAGE_PATH, danawa::LIST_AJAX_PATH], session).await?;
@@ -184,6 +185,7 @@ impl Crawler {
     ///
     /// # Errors
     /// A [`JobError`]; a product outside the job's category is [`JobError::Rejected`].
+    #[tracing::instrument(name = "item", skip_all, fields(pcode = %job.pcode))]
     pub async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, JobError> {
         let site = site_of(&job.item_base_url)?;
         self.robots

@@ -140,16 +140,6 @@ impl CrawlError {
 
     /// The error with its sources, one line (`a: b: c`), for logs and dead letters.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(error) = source {
-            let line = error.to_string();
-            if !text.ends_with(&line) {
-                text.push_str(": ");
-                text.push_str(&line);
-            }
-            source = error.source();
-        }
-        text
+        common::error_text::chain(self)
     }
 }

@@ -8,31 +8,55 @@ use tokio::net::TcpStream;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why a proxy failed its start-up check. The proxy is shown without credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("proxy is not a URL")]
+    NotUrl(#[source] url::ParseError),
+    #[error("proxy scheme {0} is not socks5:// or socks5h://")]
+    Scheme(String),
+    #[error("proxy URL has no host")]
+    NoHost,
+    #[error("{proxy}: {step}")]
+    Io {
+        proxy: String,
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{proxy}: not a SOCKS5 proxy without authentication (answered {reply:?})")]
+    NotSocks5 { proxy: String, reply: [u8; 2] },
+    #[error("{proxy}: no answer within {CHECK_TIMEOUT:?}")]
+    Timeout { proxy: String },
+}
+
 /// Checks one proxy URL such as `socks5h://127.0.0.1:9050`.
 ///
 /// # Errors
-/// A sentence saying what failed (the URL is given without credentials).
-pub async fn check_socks5(proxy: &str) -> Result<(), String> {
-    let url = url::Url::parse(proxy).map_err(|e| format!("proxy is not a URL: {e}"))?;
+/// A [`ProxyError`] saying what failed.
+pub async fn check_socks5(proxy: &str) -> Result<(), ProxyError> {
+    let url = url::Url::parse(proxy).map_err(ProxyError::NotUrl)?;
     if !matches!(url.scheme(), "socks5" | "socks5h") {
-        return Err(format!("proxy scheme {} is not socks5:// or socks5h://", url.scheme()));
+        return Err(ProxyError::Scheme(url.scheme().to_owned()));
     }
-    let host = url.host_str().ok_or("proxy URL has no host")?.to_owned();
+    let host = url.host_str().ok_or(ProxyError::NoHost)?.to_owned();
     let port = url.port().unwrap_or(1080);
     let shown = format!("{}://{host}:{port}", url.scheme());
+    let io = |step| {
+        let proxy = shown.clone();
+        move |source| ProxyError::Io { proxy, step, source }
+    };
     let greet = async {
-        let mut stream = TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("{shown}: {e}"))?;
-        stream.write_all(&[5, 1, 0]).await.map_err(|e| format!("{shown}: {e}"))?;
+        let mut stream = TcpStream::connect((host.as_str(), port)).await.map_err(io("connect"))?;
+        stream.write_all(&[5, 1, 0]).await.map_err(io("send the greeting"))?;
         let mut reply = [0u8; 2];
-        stream.read_exact(&mut reply).await.map_err(|e| format!("{shown}: no SOCKS5 answer ({e})"))?;
+        stream.read_exact(&mut reply).await.map_err(io("no SOCKS5 answer"))?;
         if reply != [5, 0] {
-            return Err(format!("{shown}: not a SOCKS5 proxy without authentication (answered {reply:?})"));
+            return Err(ProxyError::NotSocks5 { proxy: shown.clone(), reply });
         }
         Ok(())
     };
-    tokio::time::timeout(CHECK_TIMEOUT, greet)
-        .await
-        .map_err(|_| format!("{shown}: no answer within {CHECK_TIMEOUT:?}"))?
+    tokio::time::timeout(CHECK_TIMEOUT, greet).await.map_err(|_| ProxyError::Timeout { proxy: shown.clone() })?
 }
 
 /// Whether the proxy's port accepts a connection (the readiness probe; cheaper than a handshake).

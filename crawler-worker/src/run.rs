@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use common::consumer;
-use common::endpoints::{self, ReadinessCheck};
+use common::endpoints::{self, NotReady, ReadinessCheck};
 use common::keys::CRAWLERS_GROUP;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -80,9 +80,9 @@ async fn check_environment(settings: &CrawlerSettings) -> anyhow::Result<()> {
             "production mode refuses to start without a proxy: set --proxy / EK_PROXY (e.g. socks5h://127.0.0.1:9050)"
         );
     }
-    settings.worker.check_redis_credentials(&settings.common.redis_url).map_err(anyhow::Error::msg)?;
+    settings.worker.check_redis_credentials(&settings.common.redis_url)?;
     for proxy in settings.proxies() {
-        proxy_check::check_socks5(&proxy).await.map_err(|e| anyhow::anyhow!("proxy check failed: {e}"))?;
+        proxy_check::check_socks5(&proxy).await.context("proxy check failed")?;
         tracing::info!(proxy = %common::secret::redact_url(&proxy), "proxy completed a SOCKS5 handshake");
     }
     Ok(())
@@ -108,7 +108,8 @@ fn readiness(pool: deadpool_redis::Pool, proxies: Vec<String>) -> ReadinessCheck
             redis().await?;
             for proxy in &proxies {
                 if !proxy_check::reachable(proxy).await {
-                    return Err(format!("proxy {} unreachable", common::secret::redact_url(proxy)));
+                    let proxy = common::secret::redact_url(proxy);
+                    return Err(NotReady::new(format!("proxy {proxy}"), "no connection to its port"));
                 }
             }
             Ok(())

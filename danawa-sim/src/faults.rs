@@ -106,23 +106,35 @@ pub struct Throttle {
     pub penalty_ms: u64,
 }
 
+/// A fault setting that cannot be installed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    #[error("{name} must be within 0..=1, got {rate}")]
+    Rate { name: &'static str, rate: f64 },
+    #[error("fault rates add up to {0}, more than 1")]
+    RatesOverOne(f64),
+    #[error("retry_after_share must be within 0..=1")]
+    RetryAfterShare,
+    #[error("throttle {text:?}: {problem} (BURST:WINDOW_MS:PENALTY_MS, the window at least 1 ms)")]
+    Throttle { text: String, problem: &'static str },
+}
+
 impl std::str::FromStr for Throttle {
-    type Err = String;
+    type Err = FaultError;
 
     /// `BURST:WINDOW_MS:PENALTY_MS`, e.g. `20:1000:5000`.
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, FaultError> {
+        let bad = |problem| FaultError::Throttle { text: text.to_owned(), problem };
         let parts: Vec<&str> = text.split(':').map(str::trim).collect();
-        let [burst, window, penalty] = parts.as_slice() else {
-            return Err(format!("throttle {text:?}: BURST:WINDOW_MS:PENALTY_MS"));
-        };
-        let number = |s: &str| s.parse::<u64>().map_err(|_| format!("throttle {text:?}: {s:?} is not a number"));
+        let [burst, window, penalty] = parts.as_slice() else { return Err(bad("three numbers expected")) };
+        let number = |s: &str| s.parse::<u64>().map_err(|_| bad("not a number"));
         let throttle = Throttle {
-            burst: u32::try_from(number(burst)?).map_err(|_| format!("throttle {text:?}: burst too large"))?,
+            burst: u32::try_from(number(burst)?).map_err(|_| bad("burst too large"))?,
             window_ms: number(window)?,
             penalty_ms: number(penalty)?,
         };
         if throttle.window_ms == 0 {
-            return Err(format!("throttle {text:?}: the window must be at least 1 ms"));
+            return Err(bad("the window must be at least 1 ms"));
         }
         Ok(throttle)
     }
@@ -189,23 +201,24 @@ impl FaultConfig {
     /// Checks rates before they are installed.
     ///
     /// # Errors
-    /// A message naming the bad rate.
-    pub fn validate(&self) -> Result<(), String> {
+    /// A [`FaultError`] naming the bad setting.
+    pub fn validate(&self) -> Result<(), FaultError> {
         let rates = self.rates();
         for (name, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be within 0..=1, got {rate}"));
+                return Err(FaultError::Rate { name, rate });
             }
         }
         let sum: f64 = rates.iter().map(|(_, r)| r).sum();
         if sum > 1.0 + 1e-9 {
-            return Err(format!("fault rates add up to {sum}, more than 1"));
+            return Err(FaultError::RatesOverOne(sum));
         }
         if !(0.0..=1.0).contains(&self.retry_after_share) {
-            return Err("retry_after_share must be within 0..=1".to_owned());
+            return Err(FaultError::RetryAfterShare);
         }
-        if self.throttle.is_some_and(|t| t.window_ms == 0) {
-            return Err("throttle.window_ms must be at least 1".to_owned());
+        if let Some(throttle) = self.throttle.filter(|t| t.window_ms == 0) {
+            let text = format!("{}:{}:{}", throttle.burst, throttle.window_ms, throttle.penalty_ms);
+            return Err(FaultError::Throttle { text, problem: "the window must be at least 1 ms" });
         }
         Ok(())
     }

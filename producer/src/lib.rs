@@ -18,8 +18,11 @@ pub mod validate;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The config is invalid: the report names every problem (exit 2, nothing enqueued).
-    #[error("{0}")]
-    InvalidConfig(String),
+    #[error("{}", crate::validate::report(.0))]
+    InvalidConfig(#[source] common::config::ConfigError),
+    /// A config without categories: a run without list pages could never be seen to finish.
+    #[error("{}: no categories to crawl", .0.display())]
+    NoCategories(std::path::PathBuf),
     #[error(
         "refusing to start a fresh run: run {run} still has {pending} pending entries \
          (crawlers {crawlers}, updaters {updaters}); wait for the workers, or add --force to \

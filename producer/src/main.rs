@@ -278,8 +278,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("producer: stopped; run {run_id} goes on (`producer run` again resumes watching it)");
             Ok(ExitCode::from(EXIT_INTERRUPTED))
         }
-        Err(producer::Error::InvalidConfig(report)) => {
-            eprint!("{report}");
+        Err(producer::Error::InvalidConfig(error)) => {
+            eprint!("{}", producer::validate::report(&error));
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+        Err(error @ producer::Error::NoCategories(_)) => {
+            eprintln!("{error}");
             Ok(ExitCode::from(EXIT_INVALID))
         }
         Err(e @ producer::Error::FreshRefused { .. }) => {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::progress::{self, Waited, WatchSettings};
 use crate::run_state::{self, NewRun, RunInfo};
 use crate::summary::Summary;
-use crate::{enqueue, validate, Error};
+use crate::{enqueue, Error};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -50,10 +50,10 @@ pub async fn run(
     options: &RunOptions,
     shutdown: &CancellationToken,
 ) -> Result<Outcome, Error> {
-    let config = validate::load(&options.config).map_err(Error::InvalidConfig)?;
+    let config = ScrapeConfig::load(&options.config).map_err(Error::InvalidConfig)?;
     if config.categories.is_empty() {
         // A run without list pages could never be seen to finish.
-        return Err(Error::InvalidConfig(format!("{}: no categories to crawl\n", options.config.display())));
+        return Err(Error::NoCategories(options.config.clone()));
     }
     let mut conn = pool.get().await?;
     let run = start_or_resume(&mut conn, keys, &config, options).await?;

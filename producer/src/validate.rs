@@ -10,24 +10,23 @@ pub const EXIT_INVALID: u8 = 2;
 
 /// Validates a config file; returns the report to print and the exit code.
 pub fn validate_config(path: &Path) -> (String, u8) {
-    match load(path) {
+    match ScrapeConfig::load(path) {
         Ok(config) => (summary(&config), 0),
-        Err(report) => (report, EXIT_INVALID),
+        Err(error) => (report(&error), EXIT_INVALID),
     }
 }
 
-/// Loads a config; `Err` is the report of every problem, one `file:line:col: path: message`
-/// line each, as `validate-config` prints it.
-pub fn load(path: &Path) -> Result<ScrapeConfig, String> {
-    match ScrapeConfig::load(path) {
-        Ok(config) => Ok(config),
-        Err(err @ ConfigError::Io { .. }) => Err(format!("{err}\n")),
-        Err(ConfigError::Invalid { file, problems }) => {
+/// The report of a config error: every problem, one `file:line:col: path: message` line each,
+/// as `validate-config` prints it.
+pub fn report(error: &ConfigError) -> String {
+    match error {
+        ConfigError::Io { .. } => format!("{error}\n"),
+        ConfigError::Invalid { file, problems } => {
             let mut report = format!("{file}: {} problem(s)\n", problems.len());
             for problem in problems {
                 let _ = writeln!(report, "{file}:{problem}");
             }
-            Err(report)
+            report
         }
     }
 }

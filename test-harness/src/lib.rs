@@ -254,7 +254,7 @@ fn start_on_free_port(name: &str, log_dir: &Path, command: impl Fn(u16) -> std::
                 }
                 return (child, port);
             }
-            Err(e) => last_error = e,
+            Err(e) => last_error = e.to_string(),
         }
     }
     panic!("{name} did not start: {}", last_error.trim());

@@ -13,13 +13,34 @@ type SpawnRequest = (Command, File, mpsc::Sender<std::io::Result<std::process::C
 
 static SPAWNER: OnceLock<std::sync::Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
 
+/// Why a child did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot create the log {}", path.display())]
+    Log {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start {name}")]
+    Start {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the spawner thread is gone")]
+    Spawner,
+}
+
 /// A running child process, killed on drop.
 pub struct Child(std::process::Child);
 
 impl Child {
-    pub fn spawn(mut command: Command, log: &std::path::Path) -> Result<Self, String> {
+    /// # Errors
+    /// [`SpawnError`]: the log cannot be created or the program cannot start.
+    pub fn spawn(mut command: Command, log: &std::path::Path) -> Result<Self, SpawnError> {
         let name = command.get_program().to_string_lossy().into_owned();
-        let log_file = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let log_file = File::create(log).map_err(|source| SpawnError::Log { path: log.to_owned(), source })?;
         let parent_pid = std::process::id();
         // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and exec.
         unsafe {
@@ -36,11 +57,11 @@ impl Child {
         let sender = SPAWNER.get_or_init(|| std::sync::Mutex::new(start_spawner()));
         sender
             .lock()
-            .map_err(|_| "spawner lock poisoned".to_owned())?
+            .map_err(|_| SpawnError::Spawner)?
             .send((command, log_file, reply_to))
-            .map_err(|_| "spawner thread is gone".to_owned())?;
-        let child = reply.recv().map_err(|_| "spawner thread is gone".to_owned())?;
-        child.map(Child).map_err(|e| format!("cannot start {name}: {e}"))
+            .map_err(|_| SpawnError::Spawner)?;
+        let child = reply.recv().map_err(|_| SpawnError::Spawner)?;
+        child.map(Child).map_err(|source| SpawnError::Start { name, source })
     }
 
     pub fn has_exited(&mut self) -> bool {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use common::consumer;
-use common::endpoints::{self, ReadinessCheck};
+use common::endpoints::{self, NotReady, ReadinessCheck};
 use common::keys::UPDATERS_GROUP;
 use common::retry::{retry, RetryPolicy, Retryable, Stopped};
 use prometheus_client::registry::Registry;
@@ -71,7 +71,7 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
 }
 
 fn check_environment(settings: &UpdaterSettings) -> anyhow::Result<()> {
-    settings.worker.check_redis_credentials(&settings.common.redis_url).map_err(anyhow::Error::msg)
+    Ok(settings.worker.check_redis_credentials(&settings.common.redis_url)?)
 }
 
 /// Creates the indexes, waiting for MongoDB to answer (replicas started together with their
@@ -108,7 +108,7 @@ fn readiness(pool: deadpool_redis::Pool, store: Store) -> ReadinessCheck {
         let store = store.clone();
         Box::pin(async move {
             redis().await?;
-            store.ping().await.map_err(|e| format!("mongodb: {e}"))
+            store.ping().await.map_err(|e| NotReady::new("mongodb", e))
         })
     })
 }

@@ -54,7 +54,7 @@ fn set_faults(state: &SimState, req: &SimRequest) -> Response<Body> {
     };
     match state.set_faults(faults) {
         Ok(()) => json(&state.faults()),
-        Err(message) => error(StatusCode::BAD_REQUEST, &message),
+        Err(problem) => error(StatusCode::BAD_REQUEST, &problem.to_string()),
     }
 }
 
@@ -72,7 +72,7 @@ fn truth(state: &SimState, body: Option<&[u8]>) -> Response<Body> {
     };
     match config {
         Ok(config) => json(&ground_truth(&state.catalogue, &config)),
-        Err(message) => error(StatusCode::BAD_REQUEST, &message),
+        Err(problem) => error(StatusCode::BAD_REQUEST, &problem.to_string()),
     }
 }
 

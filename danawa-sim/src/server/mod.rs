@@ -106,7 +106,7 @@ impl SimState {
     ///
     /// # Errors
     /// The validation message when a rate is out of range.
-    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), String> {
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), crate::faults::FaultError> {
         faults.validate()?;
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
         Ok(())

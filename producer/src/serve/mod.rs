@@ -78,7 +78,7 @@ pub async fn serve(
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match (common::endpoints::redis_ready(state.pool.clone()))().await {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}: {}\n", reason.source)),
     }
 }
 

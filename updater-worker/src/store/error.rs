@@ -17,8 +17,8 @@ pub enum StoreError {
     #[error("Redis unreachable while claiming item jobs")]
     RedisUnreachable(#[source] ClaimError),
     /// An error MongoDB calls transient (a write conflict with another updater, an election).
-    #[error("transient transaction error: {0}")]
-    Transient(String),
+    #[error("transient transaction error")]
+    Transient(#[source] TransientCause),
     /// MongoDB refused the batch for a reason retrying will not change (authorisation,
     /// a bad index, ...). The batch is returned unacked; an operator must look.
     #[error("MongoDB refused the batch: {0}")]
@@ -42,6 +42,22 @@ impl From<Retry> for StoreError {
     }
 }
 
+/// What made a transaction attempt worth running again.
+#[derive(Debug, thiserror::Error)]
+pub enum TransientCause {
+    /// The driver's error: labelled transient, or a retryable server code.
+    #[error(transparent)]
+    Mongo(MongoError),
+    /// One statement's `writeErrors` entry with a retryable code (a write conflict, a
+    /// duplicate key from two concurrent upserts of one new pcode).
+    #[error("write error {code}: {message}")]
+    WriteError { code: i32, message: String },
+    /// The statement marking a list page's parts `isUpdating` was refused: it belongs to no
+    /// one entry, so the whole batch is tried again.
+    #[error("marking the listed parts was refused: {0}")]
+    MarkRefused(String),
+}
+
 /// Why one transaction attempt ended without a commit.
 #[derive(Debug)]
 pub(super) enum AttemptError {
@@ -56,7 +72,7 @@ pub(super) enum AttemptError {
 #[derive(Debug)]
 pub(super) enum Retry {
     Unreachable(MongoError),
-    Transient(String),
+    Transient(TransientCause),
     Redis(ClaimError),
 }
 
@@ -86,7 +102,7 @@ pub(super) fn classify(error: MongoError) -> AttemptError {
         _ => None,
     };
     if labelled || code.is_some_and(|c| RETRYABLE_CODES.contains(&c)) {
-        return AttemptError::Retry(Retry::Transient(error.to_string()));
+        return AttemptError::Retry(Retry::Transient(TransientCause::Mongo(error)));
     }
     AttemptError::Fatal(error)
 }
@@ -95,7 +111,7 @@ pub(super) fn classify(error: MongoError) -> AttemptError {
 /// are this entry's own fault.
 pub(super) fn write_error(index: usize, code: i32, message: &str) -> AttemptError {
     if RETRYABLE_CODES.contains(&code) {
-        AttemptError::Retry(Retry::Transient(format!("write error {code}: {message}")))
+        AttemptError::Retry(Retry::Transient(TransientCause::WriteError { code, message: message.to_owned() }))
     } else {
         AttemptError::Entry { index, reason: format!("MongoDB refused the write ({code}): {message}") }
     }

@@ -20,7 +20,17 @@ pub const ITEM_CHECKED_RUN: &str = "itemCheckedRun";
 ///
 /// # Errors
 /// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
-pub(super) fn statements(item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
+/// A result field BSON cannot hold (e.g. an integer beyond i64): this entry is refused, the
+/// rest of the batch is written.
+#[derive(Debug, thiserror::Error)]
+#[error("{field} cannot be stored as BSON")]
+pub(super) struct Unstorable {
+    field: &'static str,
+    #[source]
+    source: Box<bson::ser::Error>,
+}
+
+pub(super) fn statements(item: &ItemResult, now: DateTime) -> Result<Vec<Document>, Unstorable> {
     let pcode = item.job.pcode.as_str();
     let mut set = match &item.outcome {
         ItemOutcome::Product(info) => return product(pcode, info, item, now),
@@ -41,9 +51,9 @@ fn checked(item: &ItemResult) -> Document {
     }
 }
 
-fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Vec<Document>, String> {
-    let details = bson::to_document(&info.details).map_err(|e| format!("details: {e}"))?;
-    let vendors = bson::to_document(&info.vendors).map_err(|e| format!("vendors: {e}"))?;
+fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Vec<Document>, Unstorable> {
+    let details = bson::to_document(&info.details).map_err(|e| Unstorable { field: "details", source: Box::new(e) })?;
+    let vendors = bson::to_document(&info.vendors).map_err(|e| Unstorable { field: "vendors", source: Box::new(e) })?;
     let mut set = doc! {
         "name": name_doc(&info.name),
         "details": details,

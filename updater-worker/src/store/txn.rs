@@ -11,7 +11,7 @@ use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
 use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteConcern};
 use mongodb::ClientSession;
 
-use super::error::{classify, write_error, AttemptError};
+use super::error::{classify, write_error, AttemptError, TransientCause};
 use super::{item, item_jobs, list, ClaimRequest, Entry, Retry, Store, Written};
 
 /// Extra commit attempts when the outcome of a commit is unknown (committing twice is a no-op).
@@ -91,9 +91,8 @@ impl Store {
     ) -> Result<Written, AttemptError> {
         let statements = match entry.result {
             CrawlResult::List(result) => list::statements(result, now),
-            CrawlResult::Item(result) => {
-                item::statements(result, now).map_err(|reason| AttemptError::Entry { index, reason })?
-            }
+            CrawlResult::Item(result) => item::statements(result, now)
+                .map_err(|error| AttemptError::Entry { index, reason: common::error_text::chain(&error) })?,
         };
         let (matched, upserted) = self.update(session, index, statements).await?;
         let mut written = Written { inserted: upserted, ..Written::default() };
@@ -191,7 +190,9 @@ impl Store {
             .collect();
         // Not attributable to one entry: a refusal here fails the batch rather than an entry.
         match self.update(session, usize::MAX, statements).await {
-            Err(AttemptError::Entry { reason, .. }) => Err(AttemptError::Retry(Retry::Transient(reason))),
+            Err(AttemptError::Entry { reason, .. }) => {
+                Err(AttemptError::Retry(Retry::Transient(TransientCause::MarkRefused(reason))))
+            }
             other => other.map(drop),
         }
     }
