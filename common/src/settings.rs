@@ -12,6 +12,9 @@ use crate::secret::SecretUrl;
 
 pub const DEFAULT_MONGODB_DB: &str = "electrokerot";
 pub const DEFAULT_STREAM_PREFIX: &str = "ek";
+/// How long a run's keys (counters, dedupe sets, list fingerprints, item claims) live after
+/// their last write or the run's end.
+pub const DEFAULT_KEEP_FOR: &str = "7d";
 
 #[derive(Debug, Clone, Args)]
 pub struct CommonSettings {
@@ -34,6 +37,11 @@ pub struct CommonSettings {
     /// Log lines for people (text) or for log collectors (json).
     #[arg(long, env = "EK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// How long a run's keys (counters, dedupe sets, list fingerprints, item claims) are kept
+    /// after the run ends; a worker's write keeps them at least this long from then.
+    #[arg(long, env = "EK_RUN_KEEP_FOR", value_parser = humantime::parse_duration, default_value = DEFAULT_KEEP_FOR)]
+    pub keep_for: Duration,
 }
 
 impl CommonSettings {

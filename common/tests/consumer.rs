@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::consumer::{self, BatchHandler, ConsumerSettings, Delivery};
+use common::metrics::WorkerMetrics;
 use common::queue::{self, Add, Step, StepOutcome};
 use common::secret::SecretUrl;
 use deadpool_redis::redis::AsyncCommands;
-use prometheus_client::metrics::gauge::Gauge;
 use test_harness::RedisServer;
 use tokio_util::sync::CancellationToken;
 
@@ -99,8 +99,13 @@ async fn never_more_than_the_slots_in_flight_and_everything_acked() {
     enqueue(&pool, 12).await;
     let worker = Worker::new(pool.clone(), Duration::from_millis(100));
     let stop = CancellationToken::new();
-    let run =
-        tokio::spawn(consumer::run(pool.clone(), settings("c1", 3), worker.clone(), Gauge::default(), stop.clone()));
+    let run = tokio::spawn(consumer::run(
+        pool.clone(),
+        settings("c1", 3),
+        worker.clone(),
+        WorkerMetrics::default(),
+        stop.clone(),
+    ));
     wait_for_results(&pool, 12).await;
     stop.cancel();
     run.await.expect("loop ends");
@@ -130,7 +135,7 @@ async fn a_dead_consumers_entries_are_reclaimed_and_a_restarted_one_resumes_its_
     let stop = CancellationToken::new();
     let mut own = settings("restarted", 1);
     own.claim_idle = Duration::from_secs(3600); // it must not take the dead one's entries
-    let run = tokio::spawn(consumer::run(pool.clone(), own, restarted.clone(), Gauge::default(), stop.clone()));
+    let run = tokio::spawn(consumer::run(pool.clone(), own, restarted.clone(), WorkerMetrics::default(), stop.clone()));
     wait_for_results(&pool, 2).await;
     stop.cancel();
     run.await.expect("loop ends");
@@ -139,8 +144,13 @@ async fn a_dead_consumers_entries_are_reclaimed_and_a_restarted_one_resumes_its_
     // A live consumer reclaims the dead one's entries once they are idle long enough.
     let live = Worker::new(pool.clone(), Duration::ZERO);
     let stop = CancellationToken::new();
-    let run =
-        tokio::spawn(consumer::run(pool.clone(), settings("live", 2), live.clone(), Gauge::default(), stop.clone()));
+    let run = tokio::spawn(consumer::run(
+        pool.clone(),
+        settings("live", 2),
+        live.clone(),
+        WorkerMetrics::default(),
+        stop.clone(),
+    ));
     wait_for_results(&pool, 4).await;
     stop.cancel();
     run.await.expect("loop ends");
@@ -207,8 +217,13 @@ async fn shutdown_waits_for_in_flight_work() {
     enqueue(&pool, 2).await;
     let worker = Worker::new(pool.clone(), Duration::from_millis(600));
     let stop = CancellationToken::new();
-    let run =
-        tokio::spawn(consumer::run(pool.clone(), settings("c", 2), worker.clone(), Gauge::default(), stop.clone()));
+    let run = tokio::spawn(consumer::run(
+        pool.clone(),
+        settings("c", 2),
+        worker.clone(),
+        WorkerMetrics::default(),
+        stop.clone(),
+    ));
     while worker.running.load(Ordering::SeqCst) < 2 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -253,4 +268,40 @@ async fn a_guarded_add_happens_only_while_the_hash_field_holds_the_value() {
     assert_eq!(counted, 1);
     let members: Vec<String> = conn.smembers("{t}:guarded").await.expect("smembers");
     assert_eq!(members, ["p1"], "a failed guard leaves the dedupe set alone");
+}
+
+/// Panics on its first batch, then works like [`Worker`].
+struct PanicsOnce {
+    inner: Arc<Worker>,
+    panicked: std::sync::atomic::AtomicBool,
+}
+
+impl BatchHandler for PanicsOnce {
+    async fn handle(&self, batch: Vec<Delivery>) {
+        if !self.panicked.swap(true, Ordering::SeqCst) {
+            panic!("handler bug");
+        }
+        self.inner.handle(batch).await;
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_frees_its_slot_and_its_entry_is_reclaimed() {
+    let server = RedisServer::start();
+    let pool = pool(&server);
+    enqueue(&pool, 4).await;
+    let handler = Arc::new(PanicsOnce {
+        inner: Worker::new(pool.clone(), Duration::ZERO),
+        panicked: std::sync::atomic::AtomicBool::new(false),
+    });
+    let metrics = WorkerMetrics::default();
+    let stop = CancellationToken::new();
+    // One slot: had the panic leaked it, nothing after the first entry would run.
+    let run = tokio::spawn(consumer::run(pool.clone(), settings("c", 1), handler, metrics.clone(), stop.clone()));
+    // The panicked entry stays pending and comes back once idle past claim_idle.
+    wait_for_results(&pool, 4).await;
+    stop.cancel();
+    run.await.expect("loop");
+    assert_eq!(metrics.handler_panics.get(), 1);
+    assert_eq!(metrics.slots_in_use.get(), 0, "the panicked batch gave its slot back");
 }

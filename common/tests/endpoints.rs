@@ -29,7 +29,7 @@ async fn health_readiness_and_metrics() {
     let pool = common::redis_pool::pool(&url, 2).expect("pool");
     let mut registry = Registry::default();
     let metrics = WorkerMetrics::register(&mut registry, 3);
-    metrics.count("list", "done");
+    metrics.count("list", common::metrics::Outcome::Done);
     let stop = CancellationToken::new();
     let addr = endpoints::serve(
         "127.0.0.1:0".parse().expect("addr"),

@@ -30,8 +30,6 @@ use common::plan::ListingRules;
 
 /// How long a category's bootstrap values are reused before the page is read again.
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
-/// Run-scoped keys outlive a run by this much, then Redis drops them.
-const RUN_KEY_TTL_SECS: i64 = 7 * 24 * 3600;
 
 pub struct Crawler {
     pool: Pool,
@@ -39,11 +37,13 @@ pub struct Crawler {
     robots: Robots,
     pub requester: Requester,
     bootstraps: Mutex<HashMap<(String, String), (ListBootstrap, Instant)>>,
+    /// How long a run's list fingerprints are kept after the last write (`--keep-for`).
+    keep_for: Duration,
 }
 
 impl Crawler {
-    pub fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester) -> Self {
-        Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()) }
+    pub fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester, keep_for: Duration) -> Self {
+        Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()), keep_for }
     }
 
     /// A session for one job (one proxy and User-Agent, rotated after a block).
@@ -167,7 +167,7 @@ impl Crawler {
             .atomic()
             .hset_nx(&key, &fingerprint, job.page)
             .hget(&key, &fingerprint)
-            .expire(&key, RUN_KEY_TTL_SECS)
+            .expire(&key, i64::try_from(self.keep_for.as_secs().max(1)).unwrap_or(i64::MAX))
             .query_async(&mut conn)
             .await
             .map_err(CrawlError::Redis)?;

@@ -11,41 +11,34 @@ use crate::errors::CrawlError;
 use crate::http::Session;
 use crate::settings::RobotsPolicy;
 
-/// The `Disallow` rules of the `User-agent: *` groups.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The product token matched against `User-agent` lines: no site names it, so the `*` group
+/// applies, the one every browser-like client falls under.
+const AGENT: &str = "electrokerot";
+
+/// A site's robots.txt as RFC 9309 reads it (through `texting_robots`): the group for our
+/// agent or `*`, `Allow` and `Disallow`, `*` and `$` patterns, the longest match winning and
+/// `Allow` winning a tie.
+#[derive(Debug, Default)]
 pub struct Rules {
-    disallow: Vec<String>,
+    /// `None`: no robots.txt, or one that cannot be parsed; everything is allowed, as
+    /// crawlers do.
+    robot: Option<texting_robots::Robot>,
 }
 
 impl Rules {
     pub fn parse(text: &str) -> Self {
-        let mut disallow = Vec::new();
-        let mut group_applies = false;
-        let mut in_agent_lines = false;
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            let Some((key, value)) = line.split_once(':') else { continue };
-            let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
-            match key.as_str() {
-                "user-agent" => {
-                    // Consecutive User-agent lines form one group.
-                    group_applies = (in_agent_lines && group_applies) || value == "*";
-                    in_agent_lines = true;
-                }
-                "disallow" => {
-                    in_agent_lines = false;
-                    if group_applies && !value.is_empty() {
-                        disallow.push(value.to_owned());
-                    }
-                }
-                _ => in_agent_lines = false,
+        match texting_robots::Robot::new(AGENT, text.as_bytes()) {
+            Ok(robot) => Self { robot: Some(robot) },
+            Err(error) => {
+                tracing::warn!(%error, "robots.txt cannot be parsed: treated as allowing everything");
+                Self::default()
             }
         }
-        Self { disallow }
     }
 
+    /// Whether a path (with its query, if any) may be fetched.
     pub fn allows(&self, path: &str) -> bool {
-        !self.disallow.iter().any(|rule| path.starts_with(rule.as_str()))
+        self.robot.as_ref().is_none_or(|robot| robot.allowed(path))
     }
 }
 
@@ -115,14 +108,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_star_group() {
-        let rules = Rules::parse(
-            "User-agent: Googlebot\nDisallow: /private\n\nUser-agent: *\nDisallow: /info/ajax/\nDisallow: /list/ajax/ # data\nDisallow: /api/\nAllow: /\n",
-        );
+    fn only_the_group_for_us_or_star_applies() {
+        let rules =
+            Rules::parse("User-agent: Googlebot\nDisallow: /private\n\nUser-agent: *\nDisallow: /list/ajax/ # data\n");
         assert!(!rules.allows("/list/ajax/getProductList.ajax.php"));
-        assert!(!rules.allows("/info/ajax/getProductDescription.ajax.php"));
-        assert!(rules.allows("/info/"));
         assert!(rules.allows("/private"), "only the * group applies");
         assert!(Rules::parse("").allows("/anything"));
+    }
+
+    #[test]
+    fn consecutive_user_agent_lines_share_one_group() {
+        let rules = Rules::parse("User-agent: Googlebot\nUser-agent: *\nDisallow: /api/\n");
+        assert!(!rules.allows("/api/x"));
+    }
+
+    #[test]
+    fn allow_wins_where_its_match_is_longer() {
+        // The hand-written parser ignored Allow: this path was refused.
+        let rules = Rules::parse("User-agent: *\nDisallow: /info/\nAllow: /info/ajax/\n");
+        assert!(rules.allows("/info/ajax/getProductDescription.ajax.php"));
+        assert!(!rules.allows("/info/?pcode=1"));
+    }
+
+    #[test]
+    fn allow_wins_a_tie() {
+        let rules = Rules::parse("User-agent: *\nDisallow: /list/\nAllow: /list/\n");
+        assert!(rules.allows("/list/?cate=112747"));
+    }
+
+    #[test]
+    fn wildcards_and_end_anchors_match_as_rfc_9309_says() {
+        let rules = Rules::parse("User-agent: *\nDisallow: /*.php$\nDisallow: /info/*pcode=\n");
+        assert!(!rules.allows("/list/ajax/getProductList.ajax.php"), "* spans path segments, $ anchors the end");
+        assert!(rules.allows("/list/ajax/getProductList.ajax.php?page=2"), "$: a query after .php is not the end");
+        assert!(!rules.allows("/info/?pcode=1152054"), "* in the middle");
+        assert!(rules.allows("/info/?keyword=ssd"));
+    }
+
+    #[test]
+    fn danawa_robots_txt_disallows_the_data_endpoints() {
+        // prod.danawa.com's robots.txt as DANAWA.md describes it: the AJAX endpoints the list
+        // and spec data come from are disallowed, the product and category pages are not.
+        let rules = Rules::parse("User-agent: *\nDisallow: /info/ajax/\nDisallow: /list/ajax/\nDisallow: /api/\n");
+        for path in ["/list/ajax/getProductList.ajax.php", "/info/ajax/getProductDescription.ajax.php", "/api/x"] {
+            assert!(!rules.allows(path), "{path}");
+        }
+        for path in ["/list/?cate=112747", "/info/?pcode=1152054"] {
+            assert!(rules.allows(path), "{path}");
+        }
     }
 }

@@ -44,7 +44,13 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
     let handler = Arc::new(CrawlHandler {
         pool: pool.clone(),
         keys: keys.clone(),
-        crawler: Crawler::new(pool.clone(), keys.clone(), Robots::new(settings.http.robots), requester),
+        crawler: Crawler::new(
+            pool.clone(),
+            keys.clone(),
+            Robots::new(settings.http.robots),
+            requester,
+            settings.common.keep_for,
+        ),
         max_deliveries: settings.worker.max_deliveries,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
@@ -63,7 +69,7 @@ pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyh
         redis = %settings.common.redis_url,
         "crawler-worker started"
     );
-    consumer::run(pool, consumer_settings, handler, metrics.worker.slots_in_use.clone(), shutdown).await;
+    consumer::run(pool, consumer_settings, handler, metrics.worker.clone(), shutdown).await;
     tracing::info!("crawler-worker stopped");
     Ok(())
 }

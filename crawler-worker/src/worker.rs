@@ -9,6 +9,7 @@ use common::keys::{Keys, CRAWLERS_GROUP};
 use common::messages::{
     CrawlResult, DeadReason, ItemJob, ItemOutcome, ItemResult, Job, ListPageJob, ListPageResult, MessageKind,
 };
+use common::metrics::Outcome;
 use common::plan::{next_jobs, Event};
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
@@ -53,7 +54,9 @@ impl CrawlHandler {
             Err(error) => {
                 tracing::warn!(%error, "undecodable job: dead-lettered");
                 let failure = Failure::new(DeadReason::Undecodable, 0, error.to_string());
-                return self.finish(vec![self.dead_letter_step(&delivery, None, failure, 0)], "unknown", "dead").await;
+                return self
+                    .finish(vec![self.dead_letter_step(&delivery, None, failure, 0)], "unknown", Outcome::Dead)
+                    .await;
             }
         };
         let kind = job.kind().as_str();
@@ -62,7 +65,7 @@ impl CrawlHandler {
             tracing::warn!(kind, deliveries = delivery.deliveries, "over-delivered job: dead-lettered");
             let failure = Failure::new(DeadReason::MaxDeliveries, 0, last_error);
             let step = self.dead_letter_step(&delivery, Some(&job), failure, 0);
-            return self.finish(vec![step], kind, "dead").await;
+            return self.finish(vec![step], kind, Outcome::Dead).await;
         }
         let started = std::time::Instant::now();
         let mut session = self.crawler.session();
@@ -72,13 +75,13 @@ impl CrawlHandler {
         };
         let requests = session.requests;
         let (step, outcome) = match result {
-            Ok(finished) => (self.done_step(&delivery, finished, requests), "done"),
+            Ok(finished) => (self.done_step(&delivery, finished, requests), Outcome::Done),
             // Shutting down: the entry stays pending for whoever takes it.
             Err(JobError::Shutdown) => return,
             Err(JobError::Rejected(reason)) => {
                 tracing::warn!(kind, %reason, "job rejected: dead-lettered");
                 let failure = Failure::new(DeadReason::Rejected, 1, reason);
-                (self.dead_letter_step(&delivery, Some(&job), failure, requests), "dead")
+                (self.dead_letter_step(&delivery, Some(&job), failure, requests), Outcome::Dead)
             }
             Err(JobError::Failed(failure)) => {
                 tracing::warn!(
@@ -89,7 +92,7 @@ impl CrawlHandler {
                     error = %failure.error.chain(),
                     "request used up its attempts: job dead-lettered"
                 );
-                (self.dead_letter_step(&delivery, Some(&job), request_failure(*failure), requests), "dead")
+                (self.dead_letter_step(&delivery, Some(&job), request_failure(*failure), requests), Outcome::Dead)
             }
         };
         self.finish(vec![step], kind, outcome).await;
@@ -97,7 +100,7 @@ impl CrawlHandler {
         tracing::debug!(
             target: "ek::job",
             kind,
-            outcome,
+            outcome = outcome.as_str(),
             job_ms = started.elapsed().as_secs_f64() * 1e3,
             http_ms = session.http_time.as_secs_f64() * 1e3,
             "job finished"
@@ -179,10 +182,10 @@ impl CrawlHandler {
     }
 
     /// Records the finished job; see [`queue::apply_until_done`].
-    async fn finish(&self, steps: Vec<Step>, kind: &str, outcome: &str) {
+    async fn finish(&self, steps: Vec<Step>, kind: &'static str, outcome: Outcome) {
         if let Some(results) = queue::apply_until_done(&self.pool, CRAWLERS_GROUP, &steps, &self.shutdown).await {
             let duplicate = results.contains(&StepOutcome::AlreadyAcked);
-            self.metrics.worker.count(kind, if duplicate { "duplicate" } else { outcome });
+            self.metrics.worker.count(kind, if duplicate { Outcome::Duplicate } else { outcome });
         }
     }
 }

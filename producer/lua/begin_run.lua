@@ -18,12 +18,13 @@
 -- ARGV[2]     seconds the replaced run's keys are kept
 -- ARGV[3]     consumer group of the jobs stream
 -- ARGV[4]     consumer group of the results stream
--- ARGV[5..]   field/value pairs of the new run
+-- ARGV[5]     run-hash field of the run id
+-- ARGV[6..]   field/value pairs of the new run
 -- Returns     1 when the new run was written, 0 when the run hash changed meanwhile, -1 when
 --             entries superseded by an earlier start are still waiting to be counted (the
 --             caller counts them with supersede.lua and tries again; nothing was changed).
 
-local current = redis.call('HGET', KEYS[1], 'id') or ''
+local current = redis.call('HGET', KEYS[1], ARGV[5]) or ''
 if current ~= ARGV[1] then
   return 0
 end
@@ -45,7 +46,7 @@ end
 
 redis.call('DEL', KEYS[1])
 local fields = {}
-for a = 5, #ARGV do
+for a = 6, #ARGV do
   fields[#fields + 1] = ARGV[a]
 end
 redis.call('HSET', KEYS[1], unpack(fields))

@@ -13,6 +13,7 @@ use redis::streams::StreamRangeReply;
 use serde::Serialize;
 
 use crate::counters::KINDS;
+use crate::run_state::{field, STATE_DONE, STATE_RUNNING};
 use crate::Error;
 
 static RETRY: std::sync::LazyLock<redis::Script> =
@@ -136,6 +137,7 @@ async fn retry_one<C: ConnectionLike>(
         call.key(key);
     }
     call.arg(id).arg(run).arg(dead_field);
+    call.arg(field::ID).arg(field::STATE).arg(STATE_DONE).arg(STATE_RUNNING).arg(field::FINISHED_AT);
     for (name, value) in &letter.fields {
         call.arg(name).arg(value);
     }

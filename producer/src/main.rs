@@ -81,10 +81,6 @@ struct RunArgs {
     #[arg(long, env = "EK_LOG_EVERY", value_parser = humantime::parse_duration, default_value = "5s")]
     log_every: Duration,
 
-    /// How long a finished run's counters and dedupe sets are kept.
-    #[arg(long, env = "EK_RUN_KEEP_FOR", value_parser = humantime::parse_duration, default_value = "7d")]
-    keep_for: Duration,
-
     /// Print the summary as JSON instead of text.
     #[arg(long, env = "EK_SUMMARY_JSON")]
     json: bool,
@@ -260,7 +256,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         watch: WatchSettings {
             poll: args.poll_interval,
             sample_every: Duration::from_secs(2),
-            keep_for: args.keep_for,
+            keep_for: args.common.keep_for,
             display: display(args.progress, args.log_every),
         },
     };

@@ -152,7 +152,7 @@ pub async fn begin<C: ConnectionLike>(
             call.key(key);
         }
     }
-    call.arg(current_id).arg(keep_for.as_secs().max(1)).arg(CRAWLERS_GROUP).arg(UPDATERS_GROUP);
+    call.arg(current_id).arg(keep_for.as_secs().max(1)).arg(CRAWLERS_GROUP).arg(UPDATERS_GROUP).arg(field::ID);
     let info = &new.info;
     let mut fields = vec![
         (field::ID, info.id.clone()),
@@ -281,8 +281,10 @@ pub async fn finish<C: ConnectionLike>(
         call.key(key);
     }
     call.arg(run_id).arg(rfc3339(now)).arg(keep_for.as_secs().max(1));
+    call.arg(field::ID).arg(field::STATE).arg(STATE_DONE).arg(field::FINISHED_AT);
+    // KINDS starts with `list`, the kind a finished run must have enqueued.
     for kind in KINDS {
-        call.arg(kind);
+        call.arg(counter::enqueued(kind)).arg(counter::done(kind)).arg(counter::dead(kind));
     }
     let outcome: i64 = call.invoke_async(conn).await?;
     Ok(match outcome {

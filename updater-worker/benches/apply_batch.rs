@@ -37,7 +37,8 @@ fn setup() -> Bench {
         let client = store::connect(&mongo.uri()).await.expect("client");
         let url = redis.url().parse().expect("redis url");
         let pool = common::redis_pool::pool(&url, 4).expect("pool");
-        let store = Store::new(client, "ek_bench", Claimer::new(pool, Keys::new("ek")));
+        let store =
+            Store::new(client, "ek_bench", Claimer::new(pool, Keys::new("ek"), std::time::Duration::from_secs(3600)));
         store.ensure_indexes().await.expect("indexes");
         store
     });

@@ -33,8 +33,12 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
     let client = store::connect(mongodb_uri.expose()).await.context("MongoDB URI")?;
     let mut registry = Registry::default();
     let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
-    let store = Store::new(client, &settings.common.mongodb_db, Claimer::new(pool.clone(), keys.clone()))
-        .with_reachability(Reachability::with_gauge(metrics.mongo_down.clone()));
+    let store = Store::new(
+        client,
+        &settings.common.mongodb_db,
+        Claimer::new(pool.clone(), keys.clone(), settings.common.keep_for),
+    )
+    .with_reachability(Reachability::with_gauge(metrics.mongo_down.clone()));
     if !ensure_indexes(&store, &shutdown).await? {
         return Ok(());
     }
@@ -65,7 +69,7 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
         mongodb = %mongodb_uri,
         "updater-worker started"
     );
-    consumer::run(pool, consumer_settings, handler, metrics.worker.slots_in_use.clone(), shutdown).await;
+    consumer::run(pool, consumer_settings, handler, metrics.worker.clone(), shutdown).await;
     tracing::info!("updater-worker stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
 use common::keys::{Keys, UPDATERS_GROUP};
 use common::messages::{CrawlResult, DeadReason, Job, ListPageResult, MessageKind};
+use common::metrics::Outcome;
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use deadpool_redis::Pool;
 use std::collections::HashSet;
@@ -39,7 +40,7 @@ struct Planned {
 }
 
 impl Planned {
-    fn new(step: Step, id: &str, kind: &'static str, outcome: &'static str) -> Self {
+    fn new(step: Step, id: &str, kind: &'static str, outcome: Outcome) -> Self {
         Self { step, label: Label { id: id.to_owned(), kind, outcome } }
     }
 }
@@ -48,7 +49,7 @@ impl Planned {
 struct Label {
     id: String,
     kind: &'static str,
-    outcome: &'static str,
+    outcome: Outcome,
 }
 
 impl BatchHandler for UpdateHandler {
@@ -72,7 +73,7 @@ impl BatchHandler for UpdateHandler {
             steps.push(match entry {
                 Decoded::Dead(delivery, failure, kind, result) => {
                     let step = self.dead_step(delivery, failure.clone(), result.as_deref());
-                    Planned::new(step, &delivery.id, kind, "dead")
+                    Planned::new(step, &delivery.id, kind, Outcome::Dead)
                 }
                 Decoded::Result(delivery, result) => match outcomes.next() {
                     Some(outcome) => self.outcome_step(delivery, result, outcome),
@@ -116,7 +117,7 @@ impl UpdateHandler {
             EntryOutcome::Rejected { reason } => {
                 tracing::warn!(id = %delivery.id, %reason, "result rejected: dead-lettered");
                 let step = self.dead_step(delivery, failure(DeadReason::Invalid, reason), Some(result));
-                Planned::new(step, &delivery.id, kind, "dead")
+                Planned::new(step, &delivery.id, kind, Outcome::Dead)
             }
             EntryOutcome::Applied { item_jobs, inserted, updated } => {
                 let adds = item_jobs
@@ -138,7 +139,7 @@ impl UpdateHandler {
                     ],
                     adds,
                 };
-                Planned::new(step, &delivery.id, kind, "done")
+                Planned::new(step, &delivery.id, kind, Outcome::Done)
             }
         }
     }
@@ -196,12 +197,12 @@ impl UpdateHandler {
             match result {
                 StepOutcome::AlreadyAcked => {
                     tracing::info!(id = %plan.id, kind = plan.kind, "entry already acknowledged by another consumer: nothing added");
-                    self.metrics.worker.count(plan.kind, "duplicate");
+                    self.metrics.worker.count(plan.kind, Outcome::Duplicate);
                 }
                 StepOutcome::Applied { added } => {
                     // A dead step's first add is its dead letter; every other add is an item job.
-                    let item_jobs = if plan.outcome == "dead" { added.saturating_sub(1) } else { added };
-                    if plan.outcome == "dead" && item_jobs > 0 {
+                    let item_jobs = if plan.outcome == Outcome::Dead { added.saturating_sub(1) } else { added };
+                    if plan.outcome == Outcome::Dead && item_jobs > 0 {
                         tracing::info!(id = %plan.id, item_jobs, "dead-lettered list result: the item jobs of the pcodes it had claimed are enqueued");
                     }
                     self.metrics.item_jobs.inc_by(item_jobs as u64);

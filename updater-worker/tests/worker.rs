@@ -54,8 +54,7 @@ async fn run_updater(env: &Env, claim_idle: Duration, mut done: impl AsyncFnMut(
         claim_idle,
         shutdown_grace: Duration::from_secs(5),
     };
-    let loop_task =
-        tokio::spawn(consumer::run(pool, settings, handler, metrics.worker.slots_in_use.clone(), shutdown.clone()));
+    let loop_task = tokio::spawn(consumer::run(pool, settings, handler, metrics.worker.clone(), shutdown.clone()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !done().await {
         assert!(tokio::time::Instant::now() < deadline, "the updater did not finish in time");

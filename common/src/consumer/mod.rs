@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_redis::Pool;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use redis::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::WorkerMetrics;
 use crate::retry::{Always, Retrier, RetryPolicy};
 
 mod reply;
@@ -72,7 +74,7 @@ pub async fn run<H: BatchHandler>(
     pool: Pool,
     settings: ConsumerSettings,
     handler: Arc<H>,
-    slots_in_use: Gauge,
+    metrics: WorkerMetrics,
     shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(settings.slots));
@@ -88,7 +90,9 @@ pub async fn run<H: BatchHandler>(
                 Err(_) => break,
             },
         };
-        while tasks.try_join_next().is_some() {}
+        while let Some(joined) = tasks.try_join_next() {
+            report_panic(joined, &metrics);
+        }
         let free_slots = slots.available_permits();
         // Not raced against shutdown: a blocking read dropped half-way would leave the entries
         // it was given pending here, unprocessed until reclaimed. It returns within IDLE_BLOCK.
@@ -103,16 +107,15 @@ pub async fn run<H: BatchHandler>(
             Ok(batch) => {
                 health.succeeded();
                 let handler = handler.clone();
-                let gauge = slots_in_use.clone();
-                let keep_alive = KeepAlive::new(&source, &batch);
-                gauge.inc();
+                let in_use = SlotInUse::new(&metrics.slots_in_use);
+                let keep_alive = KeepAlive::new(&source, &batch, metrics.keep_alive_failures.clone());
                 tasks.spawn(async move {
+                    // Both guards are dropped when the task ends, a panic included.
+                    let _slot = (in_use, permit);
                     tokio::select! {
                         () = handler.handle(batch) => {}
                         () = keep_alive.run() => {}
                     }
-                    gauge.dec();
-                    drop(permit);
                 });
             }
             Err(error) => {
@@ -126,16 +129,48 @@ pub async fn run<H: BatchHandler>(
             }
         }
     }
-    drain(tasks, settings.shutdown_grace).await;
+    drain(tasks, settings.shutdown_grace, &metrics).await;
 }
 
-async fn drain(mut tasks: JoinSet<()>, grace: Duration) {
+/// A slot's share of the in-use gauge, given back on drop: a handler that panics does not
+/// leave the gauge counting a slot that is free again.
+struct SlotInUse(Gauge);
+
+impl SlotInUse {
+    fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for SlotInUse {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A panicking handler is logged and counted; its entries stay pending and are reclaimed.
+fn report_panic(joined: Result<(), tokio::task::JoinError>, metrics: &WorkerMetrics) {
+    if let Err(error) = joined {
+        if error.is_panic() {
+            metrics.handler_panics.inc();
+            tracing::error!(%error, "a batch handler panicked: its entries stay pending until reclaimed");
+        }
+    }
+}
+
+async fn drain(mut tasks: JoinSet<()>, grace: Duration, metrics: &WorkerMetrics) {
     let in_flight = tasks.len();
     if in_flight == 0 {
         return;
     }
     tracing::info!(in_flight, grace_secs = grace.as_secs_f64(), "draining in-flight work");
-    let finished = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    let finished = tokio::time::timeout(grace, async {
+        while let Some(joined) = tasks.join_next().await {
+            report_panic(joined, metrics);
+        }
+    })
+    .await;
     if finished.is_err() {
         tracing::warn!(unfinished = tasks.len(), "grace period over: unfinished entries stay pending for others");
         tasks.abort_all();
@@ -152,10 +187,11 @@ struct KeepAlive {
     consumer: String,
     ids: Vec<String>,
     every: Duration,
+    failures: Counter,
 }
 
 impl KeepAlive {
-    fn new(source: &EntrySource, batch: &[Delivery]) -> Self {
+    fn new(source: &EntrySource, batch: &[Delivery], failures: Counter) -> Self {
         let s = &source.settings;
         Self {
             pool: source.pool.clone(),
@@ -164,18 +200,32 @@ impl KeepAlive {
             consumer: s.consumer.clone(),
             ids: batch.iter().map(|d| d.id.clone()).collect(),
             every: (s.claim_idle / 3).max(Duration::from_millis(10)),
+            failures,
         }
     }
 
-    /// Never returns; dropped when the batch is done.
+    /// Never returns; dropped when the batch is done. A failed claim is counted and logged;
+    /// the next one comes a period later, and two missed in a row still leave a third before
+    /// the entries reach `claim_idle`.
     async fn run(self) {
         loop {
             tokio::time::sleep(self.every).await;
-            let Ok(mut conn) = self.pool.get().await else { continue };
-            let mut cmd = redis::cmd("XCLAIM");
-            cmd.arg(&self.stream).arg(&self.group).arg(&self.consumer).arg(0).arg(&self.ids).arg("JUSTID");
-            let _: redis::RedisResult<Value> = cmd.query_async(&mut conn).await;
+            if let Err(error) = self.claim().await {
+                self.failures.inc();
+                tracing::warn!(
+                    entries = self.ids.len(),
+                    error = crate::error_text::chain(&error),
+                    "could not keep in-flight entries alive: they may be reclaimed by another consumer"
+                );
+            }
         }
+    }
+
+    async fn claim(&self) -> redis::RedisResult<()> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        let mut cmd = redis::cmd("XCLAIM");
+        cmd.arg(&self.stream).arg(&self.group).arg(&self.consumer).arg(0).arg(&self.ids).arg("JUSTID");
+        cmd.query_async::<Value>(&mut conn).await.map(drop)
     }
 }
 

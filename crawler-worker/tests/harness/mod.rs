@@ -48,6 +48,7 @@ pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> Craw
             mongodb_db: "electrokerot".into(),
             stream_prefix: "ek".into(),
             log_format: LogFormat::Text,
+            keep_for: Duration::from_secs(3600),
         },
         worker: WorkerSettings {
             environment: Environment::Development,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use common::keys::Keys;
 
 /// Seven days: far longer than a run, short enough that per-run hashes do not pile up.
-pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 const SCRIPT: &str = include_str!("../../lua/claim_items.lua");
 
@@ -35,18 +34,13 @@ pub struct Claimer {
     pool: deadpool_redis::Pool,
     keys: Keys,
     script: redis::Script,
+    /// How long a run's claim hash is kept after its last claim (`--keep-for`).
     ttl: Duration,
 }
 
 impl Claimer {
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys) -> Self {
-        Self { pool, keys, script: redis::Script::new(SCRIPT), ttl: DEFAULT_CLAIM_TTL }
-    }
-
-    /// How long a run's claim hash is kept after its last claim.
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
+    pub fn new(pool: deadpool_redis::Pool, keys: Keys, ttl: Duration) -> Self {
+        Self { pool, keys, script: redis::Script::new(SCRIPT), ttl }
     }
 
     /// One flag per request: true when the pcode is (or already was) claimed by that entry.

@@ -21,7 +21,7 @@ use common::plan::{next_jobs, Event};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
-pub use claim::{ClaimError, ClaimRequest, Claimer, DEFAULT_CLAIM_TTL};
+pub use claim::{ClaimError, ClaimRequest, Claimer};
 pub use error::{is_unreachable, StoreError};
 pub use reachability::Reachability;
 

@@ -89,7 +89,7 @@ pub async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
     let client = store::connect(&mongo.uri()).await.expect("store client");
     let url = redis.url().parse().expect("redis url");
     let pool = common::redis_pool::pool(&url, 4).expect("redis pool");
-    Store::new(client, DB, Claimer::new(pool, Keys::new(PREFIX)))
+    Store::new(client, DB, Claimer::new(pool, Keys::new(PREFIX), std::time::Duration::from_secs(3600)))
 }
 
 /// Documents without `updatedAt`, which a re-applied batch legitimately moves forward.
