@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use common::keys::Keys;
 
-/// Seven days: far longer than a run, short enough that per-run hashes do not pile up.
 
 const SCRIPT: &str = include_str!("../../lua/claim_items.lua");
 
