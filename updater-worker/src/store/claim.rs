@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use common::keys::Keys;
 
-
 const SCRIPT: &str = include_str!("../../lua/claim_items.lua");
 
 /// A pcode one entry wants to claim in one run.
