@@ -22,6 +22,10 @@ build: setup
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p common --no-default-features -- -D warnings
+	@# The sim takes common's model layer only: no Redis, axum or Prometheus in its build.
+	@if $(CARGO) tree -p danawa-sim -e normal --prefix none | grep -E '^(redis|deadpool-redis|axum|prometheus-client) '; then \
+		echo "lint: danawa-sim pulls in common's runtime layer" >&2; exit 1; fi
 
 unit: setup
 	$(CARGO) nextest run --workspace --no-fail-fast

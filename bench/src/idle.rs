@@ -18,7 +18,7 @@ pub struct IdleSlots {
 }
 
 /// Sweeps the requests' start and end times (sim clock, from the reset) over `[0, wall]`.
-pub fn idle_slots(log: &[LogEntry], slots: usize, wall_secs: f64) -> IdleSlots {
+pub(crate) fn idle_slots(log: &[LogEntry], slots: usize, wall_secs: f64) -> IdleSlots {
     let mut events: Vec<(f64, i64)> = log
         .iter()
         .flat_map(|e| {

@@ -24,7 +24,7 @@ pub struct Overhead {
 }
 
 /// Reads the job lines of every log; lines that are not job lines are skipped.
-pub fn overhead(logs: &[impl AsRef<Path>]) -> Overhead {
+pub(crate) fn overhead(logs: &[impl AsRef<Path>]) -> Overhead {
     let mut samples: Vec<f64> = logs
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
@@ -51,7 +51,7 @@ fn job_overhead_ms(line: &str) -> Option<f64> {
 }
 
 /// Nearest-rank percentile of sorted samples (0 when empty).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -50,7 +50,7 @@ impl LatencyArg {
 /// The median of a log-normal with this `sigma` whose values capped at `cap` have mean
 /// `mean`: E[min(X, M)] = e^(mu + s^2/2) Phi((ln M - mu - s^2)/s) + M (1 - Phi((ln M - mu)/s)),
 /// which grows with mu; solved by bisection.
-pub fn longtail_median(mean: f64, sigma: f64, cap: f64) -> f64 {
+pub(crate) fn longtail_median(mean: f64, sigma: f64, cap: f64) -> f64 {
     let capped_mean = |mu: f64| {
         let ln_cap = cap.ln();
         let below = (mu + sigma * sigma / 2.0).exp() * phi((ln_cap - mu - sigma * sigma) / sigma);

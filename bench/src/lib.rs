@@ -2,16 +2,16 @@
 //! latency, measured as efficiency against the ideal C/L rate, job overhead, and CPU and
 //! memory per process kind (DESIGN.md §11).
 
-pub mod idle;
-pub mod joblog;
-pub mod latency;
-pub mod procfs;
-pub mod report;
+pub(crate) mod idle;
+pub(crate) mod joblog;
+pub(crate) mod latency;
+pub(crate) mod procfs;
+pub(crate) mod report;
 pub mod settings;
-pub mod sim;
-pub mod stack;
-pub mod truth;
-pub mod workload;
+pub(crate) mod sim;
+pub(crate) mod stack;
+pub(crate) mod truth;
+pub(crate) mod workload;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

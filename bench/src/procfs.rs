@@ -19,7 +19,7 @@ pub struct Usage {
 }
 
 /// Samples a running process; `None` when it is gone.
-pub fn sample(pid: u32) -> Option<Usage> {
+pub(crate) fn sample(pid: u32) -> Option<Usage> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     Some(Usage { cpu_secs: cpu_secs(&stat)?, peak_rss_kib: vm_hwm_kib(&status).unwrap_or(0) })
@@ -48,7 +48,7 @@ fn vm_hwm_kib(status: &str) -> Option<u64> {
 
 /// Children of `parent` whose command line contains `needle` (servers the test harness
 /// started, whose pids it does not expose).
-pub fn children_matching(parent: u32, needle: &str) -> Vec<u32> {
+pub(crate) fn children_matching(parent: u32, needle: &str) -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -61,7 +61,7 @@ pub fn children_matching(parent: u32, needle: &str) -> Vec<u32> {
 }
 
 /// CPU and the largest peak RSS of every child reaped so far (getrusage RUSAGE_CHILDREN).
-pub fn reaped_children() -> Usage {
+pub(crate) fn reaped_children() -> Usage {
     match getrusage(UsageWho::RUSAGE_CHILDREN) {
         Ok(usage) => {
             let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;

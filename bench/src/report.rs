@@ -13,7 +13,7 @@ use crate::sim::{LogEntry, SimStats};
 use crate::workload::RunSummary;
 
 /// The kinds of process whose cost is reported, in table order.
-pub const KINDS: [&str; 6] = ["crawler", "updater", "producer", "danawa-sim", "redis-server", "secantusd"];
+pub(crate) const KINDS: [&str; 6] = ["crawler", "updater", "producer", "danawa-sim", "redis-server", "secantusd"];
 
 /// Raw measurements of one run.
 pub struct Measured {

@@ -31,23 +31,23 @@ pub struct LogEntry {
     pub duration_ms: f64,
 }
 
-pub struct SimClient {
+pub(crate) struct SimClient {
     http: reqwest::Client,
     origin: String,
 }
 
 impl SimClient {
-    pub fn new(origin: String) -> anyhow::Result<Self> {
+    pub(crate) fn new(origin: String) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().no_proxy().build().context("HTTP client for the sim")?;
         Ok(Self { http, origin })
     }
 
-    pub fn origin(&self) -> &str {
+    pub(crate) fn origin(&self) -> &str {
         &self.origin
     }
 
     /// Waits until the sim answers `/_sim/stats`.
-    pub async fn wait_ready(&self, limit: Duration) -> anyhow::Result<()> {
+    pub(crate) async fn wait_ready(&self, limit: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if self.stats().await.is_ok() {
@@ -59,14 +59,14 @@ impl SimClient {
     }
 
     /// Clears the counters and the log, so that they cover the run only.
-    pub async fn reset(&self) -> anyhow::Result<()> {
+    pub(crate) async fn reset(&self) -> anyhow::Result<()> {
         let url = format!("{}/_sim/reset", self.origin);
         self.http.post(&url).send().await.and_then(|r| r.error_for_status()).context("POST /_sim/reset")?;
         Ok(())
     }
 
     /// The ground truth of `config` (scrapConfig.json text): the parts a complete crawl leaves.
-    pub async fn truth(&self, config: &str) -> anyhow::Result<Vec<common::parts::Part>> {
+    pub(crate) async fn truth(&self, config: &str) -> anyhow::Result<Vec<common::parts::Part>> {
         let url = format!("{}/_sim/truth", self.origin);
         let response = self
             .http
@@ -80,7 +80,7 @@ impl SimClient {
         serde_json::from_slice(&body).context("decoding /_sim/truth")
     }
 
-    pub async fn stats(&self) -> anyhow::Result<SimStats> {
+    pub(crate) async fn stats(&self) -> anyhow::Result<SimStats> {
         let url = format!("{}/_sim/stats", self.origin);
         let response =
             self.http.get(&url).send().await.and_then(|r| r.error_for_status()).context("GET /_sim/stats")?;
@@ -89,7 +89,7 @@ impl SimClient {
     }
 
     /// Every logged request since the reset, oldest first.
-    pub async fn log(&self) -> anyhow::Result<Vec<LogEntry>> {
+    pub(crate) async fn log(&self) -> anyhow::Result<Vec<LogEntry>> {
         let mut entries: Vec<LogEntry> = Vec::new();
         loop {
             let since = entries.last().map_or(0, |e| e.seq);

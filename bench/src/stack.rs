@@ -17,14 +17,14 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(40);
 
 /// A worker process with its log and its /readyz port.
-pub struct Worker {
+pub(crate) struct Worker {
     pub child: Child,
     pub log: PathBuf,
     pub http_port: u16,
 }
 
 /// Everything started for one benchmark run.
-pub struct Stack {
+pub(crate) struct Stack {
     pub redis: RedisServer,
     pub mongo: MongoServer,
     pub sim: Child,
@@ -36,7 +36,7 @@ pub struct Stack {
 }
 
 /// Binaries the benchmark runs, all from `bin_dir`.
-pub fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
     for name in ["producer", "crawler-worker", "updater-worker", "danawa-sim"] {
         let path = bin_dir.join(name);
         if !path.is_file() {
@@ -48,7 +48,7 @@ pub fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
 
 impl Stack {
     /// Starts the servers and the sim; the workers follow once the config is written.
-    pub async fn start_servers(settings: &Settings, bin_dir: PathBuf, log_dir: PathBuf) -> anyhow::Result<Self> {
+    pub(crate) async fn start_servers(settings: &Settings, bin_dir: PathBuf, log_dir: PathBuf) -> anyhow::Result<Self> {
         let redis = RedisServer::start();
         let mongo = match settings.mongo_storage {
             MongoStorage::Disk => MongoServer::start_on_disk(),
@@ -59,7 +59,7 @@ impl Stack {
     }
 
     /// Starts the updaters and the crawlers and waits until each says it is ready.
-    pub async fn start_workers(&mut self, settings: &Settings) -> anyhow::Result<()> {
+    pub(crate) async fn start_workers(&mut self, settings: &Settings) -> anyhow::Result<()> {
         for i in 1..=settings.updaters {
             let worker = self.spawn_worker("updater-worker", &format!("updater-{i}"), &[])?;
             self.updaters.push(worker);
@@ -91,7 +91,7 @@ impl Stack {
     }
 
     /// A command for one of our binaries with a clean environment: only what the run needs.
-    pub fn command(&self, binary: &str) -> Command {
+    pub(crate) fn command(&self, binary: &str) -> Command {
         let mut cmd = Command::new(self.bin_dir.join(binary));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -103,7 +103,7 @@ impl Stack {
 
     /// Stops the workers (SIGTERM, all at once, each with its drain limit) and the sim;
     /// Redis and SecantusDB stop when the stack is dropped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let workers = self.crawlers.into_iter().chain(self.updaters).map(|w| w.child);
         let stops: Vec<_> = workers
             .chain(std::iter::once(self.sim))

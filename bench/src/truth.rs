@@ -27,7 +27,7 @@ pub struct TruthCheck {
 ///
 /// # Errors
 /// MongoDB unreachable, or a document that does not decode as a part.
-pub async fn check(mongo_uri: &str, truth: Vec<Part>) -> anyhow::Result<TruthCheck> {
+pub(crate) async fn check(mongo_uri: &str, truth: Vec<Part>) -> anyhow::Result<TruthCheck> {
     let client = mongodb::Client::with_uri_str(mongo_uri).await.context("MongoDB")?;
     let docs: Vec<bson::Document> = client
         .database(DATABASE)
@@ -88,7 +88,7 @@ fn differing_fields(got: &Part, want: &Part) -> Vec<&'static str> {
 
 /// The sum of a counter family over the crawlers' `/metrics` (0 where a crawler does not
 /// export it: a build from before the family existed).
-pub async fn crawler_counter(ports: &[u16], family: &str) -> u64 {
+pub(crate) async fn crawler_counter(ports: &[u16], family: &str) -> u64 {
     let http = reqwest::Client::builder().no_proxy().build();
     let Ok(http) = http else { return 0 };
     let mut total = 0.0;

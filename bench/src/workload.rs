@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Writes `source` with `pageBaseUrl` and `itemBaseUrl` on the sim; returns the new path.
-pub fn write_config(source: &Path, sim_origin: &str, dir: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn write_config(source: &Path, sim_origin: &str, dir: &Path) -> anyhow::Result<PathBuf> {
     let text = std::fs::read_to_string(source).with_context(|| format!("reading {}", source.display()))?;
     let mut config: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", source.display()))?;
     let object = config.as_object_mut().with_context(|| format!("{} is not a JSON object", source.display()))?;
@@ -31,7 +31,7 @@ pub struct RunSummary {
 }
 
 /// Finds the summary line (`{"runId": ...}`) in the producer's output.
-pub fn read_summary(producer_log: &Path) -> anyhow::Result<RunSummary> {
+pub(crate) fn read_summary(producer_log: &Path) -> anyhow::Result<RunSummary> {
     let text = std::fs::read_to_string(producer_log).with_context(|| format!("reading {}", producer_log.display()))?;
     let summary = text
         .lines()

@@ -5,36 +5,37 @@ use std::time::Duration;
 use rand::Rng;
 
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     max: Duration,
     attempt: u32,
 }
 
 impl Backoff {
-    pub fn new(base: Duration, max: Duration) -> Self {
+    pub(crate) fn new(base: Duration, max: Duration) -> Self {
         Self { base, max, attempt: 0 }
     }
 
     /// The delay before the next try: random in `[0, min(max, base × 2^attempt)]`, at least 1 ms.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let ceiling = delay_ceiling(self.base, self.max, self.attempt);
         self.attempt = self.attempt.saturating_add(1);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX).max(1);
         Duration::from_millis(rand::thread_rng().gen_range(1..=millis))
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
     }
 
-    pub fn attempts(&self) -> u32 {
+    #[cfg(test)]
+    fn attempts(&self) -> u32 {
         self.attempt
     }
 }
 
 /// `min(max, base × 2^attempt)`, without overflow.
-pub fn delay_ceiling(base: Duration, max: Duration, attempt: u32) -> Duration {
+pub(crate) fn delay_ceiling(base: Duration, max: Duration, attempt: u32) -> Duration {
     base.checked_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX)).unwrap_or(max).min(max)
 }
 

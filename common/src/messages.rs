@@ -2,8 +2,11 @@
 //! and their encoding as stream entry fields. Decoding never panics: a worker gets a
 //! [`DecodeError`] it can put in the dead-letter stream.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+#[cfg(feature = "runtime")]
+use std::collections::HashMap;
 
+#[cfg(feature = "runtime")]
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +118,7 @@ impl Job {
 
     /// # Errors
     /// A [`DecodeError`] naming what is wrong with the entry.
+    #[cfg(feature = "runtime")]
     pub fn from_fields(fields: &HashMap<String, redis::Value>) -> Result<Self, DecodeError> {
         let envelope = Envelope::read(fields)?;
         match envelope.kind {
@@ -223,6 +227,7 @@ impl CrawlResult {
 
     /// # Errors
     /// A [`DecodeError`] naming what is wrong with the entry.
+    #[cfg(feature = "runtime")]
     pub fn from_fields(fields: &HashMap<String, redis::Value>) -> Result<Self, DecodeError> {
         let envelope = Envelope::read(fields)?;
         match envelope.kind {
@@ -292,6 +297,7 @@ impl DeadLetter {
 
     /// # Errors
     /// A [`DecodeError`] naming what is wrong with the entry.
+    #[cfg(feature = "runtime")]
     pub fn from_fields(fields: &HashMap<String, redis::Value>) -> Result<Self, DecodeError> {
         let envelope = Envelope::read(fields)?;
         match envelope.kind {
@@ -358,11 +364,13 @@ fn encode<T: Serialize>(kind: MessageKind, run_id: &str, body: &T) -> Vec<(&'sta
     ]
 }
 
+#[cfg(feature = "runtime")]
 struct Envelope<'a> {
     kind: MessageKind,
     body: &'a str,
 }
 
+#[cfg(feature = "runtime")]
 impl<'a> Envelope<'a> {
     fn read(fields: &'a HashMap<String, redis::Value>) -> Result<Self, DecodeError> {
         let version = text_field(fields, FIELD_VERSION)?;
@@ -380,6 +388,7 @@ impl<'a> Envelope<'a> {
     }
 }
 
+#[cfg(feature = "runtime")]
 fn text_field<'a>(fields: &'a HashMap<String, redis::Value>, name: &'static str) -> Result<&'a str, DecodeError> {
     match fields.get(name) {
         None => Err(DecodeError::MissingField(name)),
@@ -390,6 +399,7 @@ fn text_field<'a>(fields: &'a HashMap<String, redis::Value>, name: &'static str)
 }
 
 /// The entry's fields as text, for a dead letter that keeps the original verbatim.
+#[cfg(feature = "runtime")]
 pub fn fields_as_text(fields: &HashMap<String, redis::Value>) -> BTreeMap<String, String> {
     fields
         .iter()

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::danawa::{self, Site};
-use crate::errors::{BlockCause, CrawlError};
+use crate::error::{BlockCause, CrawlError};
 use crate::fetch::{JobError, Requester};
 use crate::http::Session;
 use crate::metrics::ContainerLabels;
@@ -31,7 +31,7 @@ use common::plan::ListingRules;
 /// How long a category's bootstrap values are reused before the page is read again.
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
 
-pub struct Crawler {
+pub(crate) struct Crawler {
     pool: Pool,
     keys: Keys,
     robots: Robots,
@@ -42,12 +42,12 @@ pub struct Crawler {
 }
 
 impl Crawler {
-    pub fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester, keep_for: Duration) -> Self {
+    pub(crate) fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester, keep_for: Duration) -> Self {
         Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()), keep_for }
     }
 
     /// A session for one job (one proxy and User-Agent, rotated after a block).
-    pub fn session(&self) -> Session {
+    pub(crate) fn session(&self) -> Session {
         self.requester.fetcher.session()
     }
 
@@ -57,7 +57,7 @@ impl Crawler {
     /// A [`JobError`]: the request that used up its attempts, or why the job cannot succeed (a
     /// filter the category page does not offer is never crawled unfiltered).
     #[tracing::instrument(name = "list_page", skip_all, fields(category = %job.category, page = job.page))]
-    pub async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, JobError> {
+    pub(crate) async fn list_page(&self, job: &ListPageJob, session: &mut Session) -> Result<ListPage, JobError> {
         let site = site_of(&job.page_base_url)?;
         self.robots.check(&site, &[danawa::LIST_PAGE_PATH, danawa::LIST_AJAX_PATH], session).await?;
         let bootstrap = self.bootstrap(&site, &job.category_number, session).await?;
@@ -186,7 +186,7 @@ impl Crawler {
     /// # Errors
     /// A [`JobError`]; a product outside the job's category is [`JobError::Rejected`].
     #[tracing::instrument(name = "item", skip_all, fields(pcode = %job.pcode))]
-    pub async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, JobError> {
+    pub(crate) async fn item(&self, job: &ItemJob, session: &mut Session) -> Result<ItemOutcome, JobError> {
         let site = site_of(&job.item_base_url)?;
         self.robots
             .check(&site, &[danawa::PRODUCT_PATH, danawa::SPEC_AJAX_PATH, danawa::SHOPS_AJAX_PATH], session)

@@ -13,20 +13,20 @@ use common::retry::{Retrier, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
 use crate::danawa::Request;
-use crate::errors::{CrawlError, Decision};
+use crate::error::{CrawlError, Decision};
 use crate::http::{Fetcher, Session};
 use crate::metrics::{AnswerLabels, BlockLabels, CrawlerMetrics};
 use crate::tor::TorControl;
 
 /// Longest pause between two attempts of a request.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 /// Whole answers that did not parse, before the request fails: a markup change does not get
 /// better with more requests, while a one-off odd answer is worth a second look.
-pub const PARSE_ATTEMPTS: u32 = 3;
+pub(crate) const PARSE_ATTEMPTS: u32 = 3;
 
 /// How hard one request is tried.
 #[derive(Debug, Clone)]
-pub struct RequestPolicy {
+pub(crate) struct RequestPolicy {
     /// Attempts of one request before its job goes to the dead-letter stream.
     pub attempts: u32,
     /// First retry delay; doubles each attempt (full jitter), capped at [`MAX_RETRY_DELAY`].
@@ -35,7 +35,7 @@ pub struct RequestPolicy {
 
 /// Why a job stopped before it finished.
 #[derive(Debug)]
-pub enum JobError {
+pub(crate) enum JobError {
     /// One request used up its attempts.
     Failed(Box<RequestFailure>),
     /// The job cannot succeed (robots.txt, a product outside the config, a filter not offered).
@@ -53,14 +53,14 @@ impl From<CrawlError> for JobError {
 
 /// The request that failed, its attempts and its last error.
 #[derive(Debug)]
-pub struct RequestFailure {
+pub(crate) struct RequestFailure {
     pub request: FailedRequest,
     pub attempts: u32,
     pub error: CrawlError,
 }
 
 /// Sends requests with their retries. One per process, shared by its jobs.
-pub struct Requester {
+pub(crate) struct Requester {
     pub fetcher: Arc<Fetcher>,
     pub tor: Option<TorControl>,
     pub metrics: CrawlerMetrics,
@@ -75,7 +75,7 @@ impl Requester {
     ///
     /// # Errors
     /// [`JobError`]: the failed request with its last error, a rejection, or shutdown.
-    pub async fn fetch<T, Fut>(
+    pub(crate) async fn fetch<T, Fut>(
         &self,
         session: &mut Session,
         request: &Request,

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 
 use crate::complete::{self, AnswerKind};
 use crate::danawa::{self, Method, Request};
-use crate::errors::{BlockCause, CrawlError};
+use crate::error::{BlockCause, CrawlError};
 use crate::metrics::AnswerLabels;
 use crate::metrics::CrawlerMetrics;
 use crate::rate_limit::RateLimiter;
@@ -37,7 +37,7 @@ struct Route {
 }
 
 /// Sends the crawler's requests. Cheap to share: clone the `Arc`.
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     routes: Vec<Route>,
     next_route: AtomicUsize,
     next_agent: AtomicUsize,
@@ -49,7 +49,7 @@ pub struct Fetcher {
 impl Fetcher {
     /// # Errors
     /// When a proxy URL is not valid or the TLS back end cannot start.
-    pub fn new(
+    pub(crate) fn new(
         settings: HttpSettings,
         rate: Option<RateLimiter>,
         metrics: CrawlerMetrics,
@@ -75,7 +75,7 @@ impl Fetcher {
     }
 
     /// A session for one job: one proxy and one User-Agent, in turn across jobs.
-    pub fn session(self: &Arc<Self>) -> Session {
+    pub(crate) fn session(self: &Arc<Self>) -> Session {
         let (route, agent) = self.next_identity();
         Session { fetcher: self.clone(), route, agent, requests: 0, http_time: Duration::ZERO }
     }
@@ -104,7 +104,7 @@ fn client(settings: &HttpSettings, proxy: Option<&str>, pooled: bool) -> Result<
 }
 
 /// The requests of one job.
-pub struct Session {
+pub(crate) struct Session {
     fetcher: Arc<Fetcher>,
     route: usize,
     agent: &'static str,
@@ -117,7 +117,7 @@ pub struct Session {
 impl Session {
     /// After a block: the next proxy and another User-Agent for the rest of the job; what the
     /// session has counted stays.
-    pub fn rotate(&mut self) {
+    pub(crate) fn rotate(&mut self) {
         (self.route, self.agent) = self.fetcher.next_identity();
     }
 
@@ -128,17 +128,12 @@ impl Session {
     /// [`CrawlError::Incomplete`] for an answer without its end marker;
     /// [`CrawlError::Network`] and [`CrawlError::Status`] for timeouts, connection errors, bodies
     /// cut by the connection and other failures.
-    pub async fn send(&mut self, request: &Request) -> Result<String, CrawlError> {
+    pub(crate) async fn send(&mut self, request: &Request) -> Result<String, CrawlError> {
         self.send_on(request, false).await
     }
 
-    /// Like [`Session::send`] on a connection of its own (not reused from the pool).
-    pub async fn send_fresh(&mut self, request: &Request) -> Result<String, CrawlError> {
-        self.send_on(request, true).await
-    }
-
     /// [`Session::send`], on a connection of its own (never reused) when `fresh`.
-    pub async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
+    pub(crate) async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
         let exchange = self.exchange(request, fresh).await.inspect_err(|error| {
             if matches!(error, CrawlError::ShortBody { .. }) {
                 let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
@@ -159,7 +154,7 @@ impl Session {
     /// # Errors
     /// [`CrawlError::Network`] when no answer was read; [`CrawlError::Redis`] when the shared
     /// budget cannot be asked.
-    pub async fn exchange(&mut self, request: &Request, fresh: bool) -> Result<Exchange, CrawlError> {
+    pub(crate) async fn exchange(&mut self, request: &Request, fresh: bool) -> Result<Exchange, CrawlError> {
         self.wait_for_turn().await?;
         let fetcher = &self.fetcher;
         let route = &fetcher.routes[self.route];
@@ -202,7 +197,7 @@ impl Session {
 
 /// One request and its whole answer.
 #[derive(Debug, Clone)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
     /// Received headers, in order (values as lossy text).
@@ -248,7 +243,7 @@ fn transient(source: reqwest::Error) -> CrawlError {
 }
 
 /// Sorts an answer into success, block or transient failure.
-pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: String) -> Result<String, CrawlError> {
+pub(crate) fn classify(status: StatusCode, retry_after: Option<Duration>, body: String) -> Result<String, CrawlError> {
     let blocked = |cause, detail: String| Err(CrawlError::Blocked { cause, detail, retry_after });
     match status {
         StatusCode::FORBIDDEN => blocked(BlockCause::Forbidden, "HTTP 403".into()),
@@ -263,7 +258,7 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: String)
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     let delay = match value.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),

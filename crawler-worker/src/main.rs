@@ -51,5 +51,5 @@ async fn run_capture(args: &CaptureArgs) -> anyhow::Result<()> {
 async fn run(settings: CrawlerSettings) -> anyhow::Result<()> {
     common::telemetry::init(settings.common.log_format);
     let shutdown = common::shutdown::on_signal();
-    crawler_worker::run::run(settings, shutdown).await
+    crawler_worker::run::run_crawler(settings, shutdown).await
 }

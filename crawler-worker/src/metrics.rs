@@ -9,24 +9,24 @@ use prometheus_client::registry::Registry;
 use common::metrics::WorkerMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct BlockLabels {
+pub(crate) struct BlockLabels {
     pub cause: String,
 }
 
 /// The answer a request was for: `category`, `list`, `product`, `spec`, `shops`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct AnswerLabels {
+pub(crate) struct AnswerLabels {
     pub kind: String,
 }
 
 /// A shop-list group container the parser does not know (by its id).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ContainerLabels {
+pub(crate) struct ContainerLabels {
     pub container: String,
 }
 
 #[derive(Clone)]
-pub struct CrawlerMetrics {
+pub(crate) struct CrawlerMetrics {
     pub worker: WorkerMetrics,
     pub request_seconds: Histogram,
     pub bytes: Counter,
@@ -38,7 +38,7 @@ pub struct CrawlerMetrics {
 }
 
 impl CrawlerMetrics {
-    pub fn register(registry: &mut Registry, slots: usize) -> Self {
+    pub(crate) fn register(registry: &mut Registry, slots: usize) -> Self {
         let worker = WorkerMetrics::register(registry, slots);
         let metrics = Self {
             worker,
@@ -75,7 +75,7 @@ impl CrawlerMetrics {
     }
 
     /// Metrics that go nowhere, for tools and tests.
-    pub fn unregistered() -> Self {
+    pub(crate) fn unregistered() -> Self {
         Self::register(&mut Registry::default(), 0)
     }
 }

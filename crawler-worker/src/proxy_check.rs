@@ -10,7 +10,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a proxy failed its start-up check. The proxy is shown without credentials.
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     #[error("proxy is not a URL")]
     NotUrl(#[source] url::ParseError),
     #[error("proxy scheme {0} is not socks5:// or socks5h://")]
@@ -34,7 +34,7 @@ pub enum ProxyError {
 ///
 /// # Errors
 /// A [`ProxyError`] saying what failed.
-pub async fn check_socks5(proxy: &str) -> Result<(), ProxyError> {
+pub(crate) async fn check_socks5(proxy: &str) -> Result<(), ProxyError> {
     let url = url::Url::parse(proxy).map_err(ProxyError::NotUrl)?;
     if !matches!(url.scheme(), "socks5" | "socks5h") {
         return Err(ProxyError::Scheme(url.scheme().to_owned()));
@@ -60,7 +60,7 @@ pub async fn check_socks5(proxy: &str) -> Result<(), ProxyError> {
 }
 
 /// Whether the proxy's port accepts a connection (the readiness probe; cheaper than a handshake).
-pub async fn reachable(proxy: &str) -> bool {
+pub(crate) async fn reachable(proxy: &str) -> bool {
     let Ok(url) = url::Url::parse(proxy) else { return false };
     let Some(host) = url.host_str() else { return false };
     let port = url.port().unwrap_or(1080);

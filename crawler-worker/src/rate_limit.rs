@@ -9,7 +9,7 @@ static SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/gcra.lua")));
 
 #[derive(Clone)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     pool: Pool,
     key: String,
     interval_us: u64,
@@ -17,7 +17,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// A budget of `per_second` requests (no burst beyond one request).
-    pub fn new(pool: Pool, key: String, per_second: f64) -> Self {
+    pub(crate) fn new(pool: Pool, key: String, per_second: f64) -> Self {
         let interval_us = if per_second > 0.0 { (1_000_000.0 / per_second).round() as u64 } else { u64::MAX / 4 };
         Self { pool, key, interval_us: interval_us.max(1) }
     }
@@ -26,7 +26,7 @@ impl RateLimiter {
     ///
     /// # Errors
     /// Redis errors; the caller retries the job as it would a failed request.
-    pub async fn acquire(&self) -> redis::RedisResult<()> {
+    pub(crate) async fn acquire(&self) -> redis::RedisResult<()> {
         loop {
             let wait_us = {
                 let mut conn = self.pool.get().await.map_err(common::consumer::pool_error)?;

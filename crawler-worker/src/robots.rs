@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tokio::sync::Mutex;
 
 use crate::danawa::{self, Site};
-use crate::errors::CrawlError;
+use crate::error::CrawlError;
 use crate::http::Session;
 use crate::settings::RobotsPolicy;
 
@@ -19,14 +19,14 @@ const AGENT: &str = "electrokerot";
 /// agent or `*`, `Allow` and `Disallow`, `*` and `$` patterns, the longest match winning and
 /// `Allow` winning a tie.
 #[derive(Debug, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// `None`: no robots.txt, or one that cannot be parsed; everything is allowed, as
     /// crawlers do.
     robot: Option<texting_robots::Robot>,
 }
 
 impl Rules {
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         match texting_robots::Robot::new(AGENT, text.as_bytes()) {
             Ok(robot) => Self { robot: Some(robot) },
             Err(error) => {
@@ -37,18 +37,18 @@ impl Rules {
     }
 
     /// Whether a path (with its query, if any) may be fetched.
-    pub fn allows(&self, path: &str) -> bool {
+    pub(crate) fn allows(&self, path: &str) -> bool {
         self.robot.as_ref().is_none_or(|robot| robot.allowed(path))
     }
 }
 
-pub struct Robots {
+pub(crate) struct Robots {
     policy: RobotsPolicy,
     sites: Mutex<HashMap<String, Rules>>,
 }
 
 impl Robots {
-    pub fn new(policy: RobotsPolicy) -> Self {
+    pub(crate) fn new(policy: RobotsPolicy) -> Self {
         Self { policy, sites: Mutex::new(HashMap::new()) }
     }
 
@@ -58,7 +58,7 @@ impl Robots {
     ///
     /// # Errors
     /// [`CrawlError::Rejected`] when the policy is `obey` and robots.txt disallows a path.
-    pub async fn check(&self, site: &Site, paths: &[&str], session: &mut Session) -> Result<(), CrawlError> {
+    pub(crate) async fn check(&self, site: &Site, paths: &[&str], session: &mut Session) -> Result<(), CrawlError> {
         if self.policy == RobotsPolicy::Ignore && !self.sites.lock().await.is_empty() {
             return Ok(());
         }

@@ -25,7 +25,7 @@ use crate::worker::CrawlHandler;
 ///
 /// # Errors
 /// Start-up failures: production checks, a bad proxy URL, the endpoint address in use.
-pub async fn run(settings: CrawlerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_crawler(settings: CrawlerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
     check_environment(&settings).await?;
     let keys = settings.common.keys();
     let pool =

@@ -17,12 +17,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::crawl::Crawler;
-use crate::errors::CrawlError;
+use crate::error::CrawlError;
 use crate::fetch::{JobError, RequestFailure};
 use crate::metrics::CrawlerMetrics;
 use crate::parse::list::ListPage;
 
-pub struct CrawlHandler {
+pub(crate) struct CrawlHandler {
     pub pool: Pool,
     pub keys: Keys,
     pub crawler: Crawler,

@@ -32,7 +32,7 @@ async fn two_replicas_share_one_requests_per_second_budget() {
             let mut s = settings(&redis, name, 3);
             s.global_rps = Some(10.0);
             let stop = stop.clone();
-            tokio::spawn(async move { crawler_worker::run::run(s, stop).await.expect("runs") })
+            tokio::spawn(async move { crawler_worker::run::run_crawler(s, stop).await.expect("runs") })
         })
         .collect();
     wait_jobs_settled(&pool, Duration::from_secs(60)).await;
@@ -63,7 +63,7 @@ async fn retry_after_is_respected() {
     s.max_attempts = 3;
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(s, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(s, stop).await.expect("runs") }
     });
     let counters = wait_jobs_settled(&pool, Duration::from_secs(30)).await;
     stop.cancel();
@@ -89,7 +89,7 @@ async fn robots_obey_rejects_the_disallowed_ajax_endpoints() {
     s.http.robots = RobotsPolicy::Obey;
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(s, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(s, stop).await.expect("runs") }
     });
     wait_jobs_settled(&pool, Duration::from_secs(30)).await;
     stop.cancel();

@@ -52,7 +52,7 @@ async fn every_request_reaches_the_site_through_the_proxy() {
     let stop = CancellationToken::new();
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(proxied, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(proxied, stop).await.expect("runs") }
     });
     let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
     stop.cancel();
@@ -75,7 +75,7 @@ async fn production_mode_checks_the_proxy_handshake() {
     settings.worker.environment = crawler_worker::settings::Environment::Production;
     // Redis speaks, but not SOCKS5: the start-up check must refuse it.
     settings.http.proxy = vec![format!("socks5h://127.0.0.1:{}", redis.port())];
-    let err = crawler_worker::run::run(settings, CancellationToken::new()).await.expect_err("not a proxy");
+    let err = crawler_worker::run::run_crawler(settings, CancellationToken::new()).await.expect_err("not a proxy");
     assert!(err.to_string().contains("proxy check failed"), "{err}");
 }
 

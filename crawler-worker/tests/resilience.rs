@@ -90,7 +90,7 @@ async fn a_redis_restart_mid_run_is_ridden_out() {
     let run_settings = settings(&redis, "w", 3);
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(run_settings, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(run_settings, stop).await.expect("runs") }
     });
     wait_in_flight(&sim, 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -132,7 +132,7 @@ async fn under_faults_every_job_ends_done_or_dead_and_the_counts_balance() {
     run_settings.retry_base = Duration::from_millis(5);
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(run_settings, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(run_settings, stop).await.expect("runs") }
     });
     let counters = wait_jobs_settled(&pool, Duration::from_secs(120)).await;
     stop.cancel();
@@ -238,7 +238,7 @@ async fn undecodable_and_overdelivered_entries_go_to_the_dead_letters() {
     s.worker.claim_idle = Duration::from_millis(1);
     let worker = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(s, stop).await.expect("runs") }
+        async move { crawler_worker::run::run_crawler(s, stop).await.expect("runs") }
     });
     let mut dead = Vec::new();
     for _ in 0..200 {
@@ -277,7 +277,7 @@ async fn a_failed_request_is_retried_alone_not_its_whole_job() {
     let crawler = tokio::spawn({
         let settings = settings(&redis, "w1", 3);
         let stop = stop.clone();
-        async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") }
+        async move { crawler_worker::run::run_crawler(settings, stop).await.expect("worker runs") }
     });
     let counters = wait_jobs_settled(&pool, Duration::from_secs(120)).await;
     stop.cancel();
@@ -312,7 +312,7 @@ async fn a_dead_letter_names_the_request_that_used_up_its_attempts() {
     settings.max_attempts = 4;
     let crawler = tokio::spawn({
         let stop = stop.clone();
-        async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") }
+        async move { crawler_worker::run::run_crawler(settings, stop).await.expect("worker runs") }
     });
     let counters = wait_jobs_settled(&pool, Duration::from_secs(60)).await;
     stop.cancel();

@@ -15,7 +15,7 @@ use crawler_worker::parse::spec::parse_spec;
 fn a_full_list_fragment() {
     let list = parse_list(&support::list_fragment(90), 2).expect("parses");
     assert_eq!(list.total_count, 4417);
-    assert_eq!(list.last_page_default(), 50);
+    assert_eq!(list.last_page(common::config::LIST_COUNT), 50);
     assert_eq!(list.products.len(), 90);
     assert!(list.products.iter().enumerate().all(|(i, p)| p.position as usize == i && p.page == 2));
     let first = &list.products[0];

@@ -26,7 +26,7 @@ fn spawn_worker(
     stop: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let stop = stop.clone();
-    tokio::spawn(async move { crawler_worker::run::run(settings, stop).await.expect("worker runs") })
+    tokio::spawn(async move { crawler_worker::run::run_crawler(settings, stop).await.expect("worker runs") })
 }
 
 /// What the list stage says about each pcode: (category, variants, isVariant, best sortOrder).

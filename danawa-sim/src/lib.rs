@@ -19,10 +19,10 @@
 pub mod catalogue;
 pub mod faults;
 pub mod markup;
-pub mod observe;
-pub mod rng;
+pub(crate) mod observe;
+pub(crate) mod rng;
 pub mod server;
-pub mod truncation;
+pub(crate) mod truncation;
 pub mod truth;
 
 pub use catalogue::{Catalogue, CatalogueParams};

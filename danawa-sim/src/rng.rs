@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 /// Mixes 64-bit words into one (SplitMix64 finaliser), so nearby keys give unrelated streams.
-pub fn mix(words: &[u64]) -> u64 {
+pub(crate) fn mix(words: &[u64]) -> u64 {
     let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
     for &w in words {
         h ^= w.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(h << 6).wrapping_add(h >> 2);
@@ -22,31 +22,31 @@ fn splitmix(mut z: u64) -> u64 {
 }
 
 /// A random stream for one purpose (`salt`) of one thing (`key`) under `seed`.
-pub fn stream(seed: u64, salt: u64, key: u64) -> StdRng {
+pub(crate) fn stream(seed: u64, salt: u64, key: u64) -> StdRng {
     StdRng::seed_from_u64(mix(&[seed, salt, key]))
 }
 
 /// A uniform number in [0, 1) from a key, without building a generator (hot paths).
-pub fn unit(seed: u64, salt: u64, key: u64) -> f64 {
+pub(crate) fn unit(seed: u64, salt: u64, key: u64) -> f64 {
     (mix(&[seed, salt, key]) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Salts: one per purpose, so adding a purpose never shifts another's values.
-pub mod salt {
-    pub const CATALOGUE: u64 = 1;
-    pub const SPEC: u64 = 2;
-    pub const SHOPS: u64 = 3;
-    pub const CONNECTION: u64 = 4;
-    pub const FAULTS: u64 = 5;
-    pub const CATEGORY: u64 = 6;
+pub(crate) mod salt {
+    pub(crate) const CATALOGUE: u64 = 1;
+    pub(crate) const SPEC: u64 = 2;
+    pub(crate) const SHOPS: u64 = 3;
+    pub(crate) const CONNECTION: u64 = 4;
+    pub(crate) const FAULTS: u64 = 5;
+    pub(crate) const CATEGORY: u64 = 6;
     /// Markup shapes (DANAWA.md "Newer evidence"), one salt per decision.
-    pub const SHAPE_BARE_TAG: u64 = 7;
-    pub const SHAPE_SINGLE_TOP5: u64 = 8;
-    pub const SHAPE_CLASSLESS_SPEC: u64 = 9;
-    pub const SHAPE_MALL_LIST: u64 = 10;
-    pub const SHAPE_EXTRA_GROUPS: u64 = 11;
+    pub(crate) const SHAPE_BARE_TAG: u64 = 7;
+    pub(crate) const SHAPE_SINGLE_TOP5: u64 = 8;
+    pub(crate) const SHAPE_CLASSLESS_SPEC: u64 = 9;
+    pub(crate) const SHAPE_MALL_LIST: u64 = 10;
+    pub(crate) const SHAPE_EXTRA_GROUPS: u64 = 11;
     /// Which shop rows have conditional shipping (`유/무료`).
-    pub const CONDITIONAL_SHIPPING: u64 = 12;
+    pub(crate) const CONDITIONAL_SHIPPING: u64 = 12;
     /// Rows of the shop-list groups the crawler does not know.
-    pub const EXTRA_SHOPS: u64 = 13;
+    pub(crate) const EXTRA_SHOPS: u64 = 13;
 }

@@ -13,7 +13,7 @@ use rand::Rng;
 use serde::Serialize;
 
 /// Share of truncated answers that announce the full Content-Length and then end early.
-pub const SHORT_BODY_SHARE: f64 = 0.25;
+pub(crate) const SHORT_BODY_SHARE: f64 = 0.25;
 
 /// Where the cut falls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -36,7 +36,7 @@ impl CutMode {
 
 /// One truncation, drawn before the body is rendered and applied to it afterwards.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Truncation {
+pub(crate) struct Truncation {
     pub mode: CutMode,
     /// Uniform in [0, 1): the position within the mode's range.
     roll: f64,
@@ -58,7 +58,7 @@ pub struct TruncationLog {
 
 /// The end marker of a body: (start, length) of the final `</html>` or, for a fragment, of its
 /// final closing tag; `None` when the body does not end with a closing tag.
-pub fn end_marker(body: &str) -> Option<(usize, usize)> {
+pub(crate) fn end_marker(body: &str) -> Option<(usize, usize)> {
     let content = body.trim_end();
     if content.ends_with("</html>") {
         return Some((content.len() - "</html>".len(), "</html>".len()));
@@ -72,7 +72,7 @@ pub fn end_marker(body: &str) -> Option<(usize, usize)> {
 
 impl Truncation {
     /// Draws a truncation (three draws from `rng`).
-    pub fn draw<R: Rng>(rng: &mut R) -> Self {
+    pub(crate) fn draw<R: Rng>(rng: &mut R) -> Self {
         let total: u32 = CutMode::WEIGHTS.iter().map(|(_, w)| w).sum();
         let mut pick = rng.gen_range(0..total);
         let mut mode = CutMode::Anywhere;
@@ -88,7 +88,7 @@ impl Truncation {
 
     /// The number of bytes of `body` to send: on a character boundary, at least 1, and short of
     /// the end marker's last byte. `None` when the body is too short to cut.
-    pub fn cut_point(&self, body: &str) -> Option<usize> {
+    pub(crate) fn cut_point(&self, body: &str) -> Option<usize> {
         let (marker_at, marker_len) = end_marker(body).unwrap_or((body.len().saturating_sub(1), 1));
         // The last byte that may be sent is one before the marker's final byte.
         let limit = marker_at + marker_len - 1;

@@ -18,7 +18,7 @@ const STEPS_PER_CALL: usize = 200;
 
 /// The first jobs of a run, as the planner says (`common::plan`): per category and listing,
 /// the first page with `fan_out` when the end is `*`, otherwise every page `start..=end`.
-pub fn initial_jobs(config: &ScrapeConfig, run: &RunInfo) -> Vec<ListPageJob> {
+pub(crate) fn initial_jobs(config: &ScrapeConfig, run: &RunInfo) -> Vec<ListPageJob> {
     let event =
         Event::RunStarted { config, run_id: &run.id, started_at: run.started_at, stale_before: run.stale_before };
     next_jobs(event)
@@ -31,7 +31,7 @@ pub fn initial_jobs(config: &ScrapeConfig, run: &RunInfo) -> Vec<ListPageJob> {
 }
 
 /// The step adding one job, unless its page is already in the run's dedupe set.
-pub fn step(keys: &Keys, job: ListPageJob) -> Step {
+pub(crate) fn step(keys: &Keys, job: ListPageJob) -> Step {
     // `category|filterValue|page`: the member a first page's fan-out uses too.
     let member = job.page_member();
     let counters = keys.run_counters(&job.run_id);
@@ -51,7 +51,7 @@ pub fn step(keys: &Keys, job: ListPageJob) -> Step {
 
 /// How many jobs were new and how many were already in the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Enqueued {
+pub(crate) struct Enqueued {
     pub added: usize,
     pub already_there: usize,
 }
@@ -60,7 +60,11 @@ pub struct Enqueued {
 ///
 /// # Errors
 /// Redis errors; the jobs added before the error stay (a retry adds only the rest).
-pub async fn enqueue<C: ConnectionLike>(conn: &mut C, keys: &Keys, jobs: Vec<ListPageJob>) -> Result<Enqueued, Error> {
+pub(crate) async fn enqueue<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    jobs: Vec<ListPageJob>,
+) -> Result<Enqueued, Error> {
     let steps: Vec<Step> = jobs.into_iter().map(|job| step(keys, job)).collect();
     let mut result = Enqueued::default();
     for chunk in steps.chunks(STEPS_PER_CALL) {

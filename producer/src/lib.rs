@@ -4,9 +4,9 @@
 
 pub mod counters;
 pub mod dead_letters;
-pub mod enqueue;
+pub(crate) mod enqueue;
 pub mod progress;
-pub mod rate;
+pub(crate) mod rate;
 pub mod run;
 pub mod run_state;
 pub mod serve;

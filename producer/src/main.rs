@@ -35,6 +35,13 @@ enum Command {
         /// The config file (the original scrapConfig.json format).
         file: PathBuf,
     },
+    #[command(flatten)]
+    Online(Online),
+}
+
+/// The commands that talk to Redis (and MongoDB), run on the async runtime.
+#[derive(Subcommand)]
+enum Online {
     /// Start (or resume) a run, enqueue its list pages, wait until it is done, print a summary.
     Run(RunArgs),
     /// Show the run's progress: counters per kind, streams, groups, consumers, rate, ETA.
@@ -197,9 +204,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
-    if let Command::ValidateConfig { file } = &cli.command {
-        return validate(file);
-    }
+    // Needs no runtime: a config is checked before anything connects anywhere.
+    let command = match cli.command {
+        Command::ValidateConfig { file } => return validate(&file),
+        Command::Online(command) => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -207,7 +216,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    match runtime.block_on(dispatch(command)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "producer failed");
@@ -227,13 +236,12 @@ fn validate(file: &std::path::Path) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(command: Online) -> anyhow::Result<ExitCode> {
     match command {
-        Command::ValidateConfig { file } => Ok(validate(&file)),
-        Command::Run(args) => run(args).await,
-        Command::Status(args) => status(args).await,
-        Command::Serve(args) => serve(args).await,
-        Command::DeadLetters(args) => dead_letter_command(args.action).await,
+        Online::Run(args) => run(args).await,
+        Online::Status(args) => status(args).await,
+        Online::Serve(args) => serve(args).await,
+        Online::DeadLetters(args) => dead_letter_command(args.action).await,
     }
 }
 
@@ -261,7 +269,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let shutdown = common::shutdown::on_signal();
-    match producer::run::run(&pool, &keys, &options, &shutdown).await {
+    match producer::run::run_to_end(&pool, &keys, &options, &shutdown).await {
         Ok(Outcome::Finished(summary)) => {
             if args.json {
                 println!("{}", serde_json::to_string(&summary).context("summary as JSON")?);

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::counters::{RunCounters, KINDS};
 
 /// The window the rate is computed over.
-pub const WINDOW_MS: i64 = 60_000;
+pub(crate) const WINDOW_MS: i64 = 60_000;
 /// Samples kept: at one sample every 2 s, a little more than the window.
-pub const RING_LEN: usize = 40;
+pub(crate) const RING_LEN: usize = 40;
 
 /// Finished entries (done + dead) per kind at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,12 +27,12 @@ impl Sample {
 }
 
 /// Decodes the ring as stored; a damaged ring is an empty one (it only feeds a rate).
-pub fn decode(text: Option<&str>) -> Vec<Sample> {
+pub(crate) fn decode(text: Option<&str>) -> Vec<Sample> {
     text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
 }
 
 /// Appends a sample, keeping the newest [`RING_LEN`] in time order.
-pub fn push(ring: &mut Vec<Sample>, sample: Sample) {
+pub(crate) fn push(ring: &mut Vec<Sample>, sample: Sample) {
     ring.retain(|s| s.t < sample.t);
     ring.push(sample);
     if ring.len() > RING_LEN {
@@ -40,7 +40,7 @@ pub fn push(ring: &mut Vec<Sample>, sample: Sample) {
     }
 }
 
-pub fn encode(ring: &[Sample]) -> String {
+pub(crate) fn encode(ring: &[Sample]) -> String {
     serde_json::to_string(ring).unwrap_or_else(|_| "[]".into())
 }
 
@@ -58,7 +58,7 @@ pub struct Rate {
 }
 
 /// The rate between the oldest sample inside the window and `now` (the current counters).
-pub fn rate(ring: &[Sample], now: Sample) -> Rate {
+pub(crate) fn rate(ring: &[Sample], now: Sample) -> Rate {
     let Some(oldest) = ring.iter().filter(|s| s.t >= now.t - WINDOW_MS && s.t < now.t).min_by_key(|s| s.t) else {
         return Rate::default();
     };
@@ -78,7 +78,7 @@ pub fn rate(ring: &[Sample], now: Sample) -> Rate {
 /// Seconds until everything known now is finished, at the current rate; `None` without a
 /// rate. The work still to be discovered (pages past the first, item jobs) is not known, so
 /// this is a lower bound while the run is still fanning out.
-pub fn eta_secs(counters: &RunCounters, rate: &Rate) -> Option<f64> {
+pub(crate) fn eta_secs(counters: &RunCounters, rate: &Rate) -> Option<f64> {
     let left = counters.total().in_flight;
     if left == 0 {
         return Some(0.0);

@@ -44,7 +44,7 @@ pub enum Outcome {
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] before anything touches Redis; [`Error::FreshRefused`]; Redis errors.
-pub async fn run(
+pub async fn run_to_end(
     pool: &Pool,
     keys: &Keys,
     options: &RunOptions,

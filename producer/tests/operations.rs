@@ -160,7 +160,7 @@ async fn every_trigger_reads_outstanding_work_where_redis_lag_is_nil_and_zero_af
     let stop = CancellationToken::new();
     let workers =
         support::spawn_workers(env.pool.clone(), env.keys.clone(), Crawl::Succeed, Duration::ZERO, stop.clone());
-    let outcome = run::run(&env.pool, &env.keys, &options, &CancellationToken::new()).await.expect("run");
+    let outcome = run::run_to_end(&env.pool, &env.keys, &options, &CancellationToken::new()).await.expect("run");
     assert!(matches!(outcome, Outcome::Finished(_)), "{outcome:?}");
     stop.cancel();
     workers.await.expect("workers");
@@ -205,7 +205,7 @@ async fn commands_processed(conn: &mut deadpool_redis::Connection) -> u64 {
 async fn serve_exports_queue_and_run_gauges_from_one_cached_reading() {
     let mut env = Env::start();
     let options = support::options(env.write_config("config.json", support::CONFIG));
-    let outcome = run::run(&env.pool, &env.keys, &options, &support::stopped()).await.expect("run");
+    let outcome = run::run_to_end(&env.pool, &env.keys, &options, &support::stopped()).await.expect("run");
     assert!(matches!(outcome, Outcome::Interrupted { .. }));
     // Two jobs delivered and left pending; one finished (the run's first progress).
     let mut conn = env.conn().await;
@@ -304,7 +304,7 @@ async fn status_exits_4_when_the_run_stalls_and_5_when_redis_is_unreachable() {
     assert!(out.status.success(), "no run yet: {}", String::from_utf8_lossy(&out.stderr));
 
     let options = support::options(env.write_config("config.json", support::CONFIG));
-    run::run(&env.pool, &env.keys, &options, &support::stopped()).await.expect("run");
+    run::run_to_end(&env.pool, &env.keys, &options, &support::stopped()).await.expect("run");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let out = producer_status(&from_file, &["--stall-after", "1s"]);
     assert_eq!(

@@ -71,7 +71,7 @@ async fn a_redis_restart_while_waiting_does_not_end_the_run() {
     let options = support::options(env.write_config("config.json", support::CONFIG));
     let producer = {
         let (pool, keys, options) = (env.pool.clone(), env.keys.clone(), options.clone());
-        tokio::spawn(async move { run::run(&pool, &keys, &options, &CancellationToken::new()).await })
+        tokio::spawn(async move { run::run_to_end(&pool, &keys, &options, &CancellationToken::new()).await })
     };
     let run_id = wait_for_run(&env).await;
     env.redis.stop();

@@ -14,7 +14,7 @@ use support::{Crawl, Env, Expected};
 use tokio_util::sync::CancellationToken;
 
 async fn interrupted_run(env: &Env, options: &run::RunOptions) -> String {
-    match run::run(&env.pool, &env.keys, options, &support::stopped()).await.expect("run") {
+    match run::run_to_end(&env.pool, &env.keys, options, &support::stopped()).await.expect("run") {
         Outcome::Interrupted { run_id } => run_id,
         other => panic!("expected an interrupted run, got {other:?}"),
     }
@@ -89,7 +89,7 @@ async fn the_run_is_marked_done_when_the_counters_balance_and_the_summary_adds_u
         support::spawn_workers(env.pool.clone(), env.keys.clone(), Crawl::Succeed, Duration::ZERO, stop.clone());
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),
-        run::run(&env.pool, &env.keys, &options, &CancellationToken::new()),
+        run::run_to_end(&env.pool, &env.keys, &options, &CancellationToken::new()),
     )
     .await
     .expect("the run finishes")

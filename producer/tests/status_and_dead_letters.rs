@@ -39,7 +39,7 @@ async fn status_balances_at_every_sample_while_workers_process() {
     );
     let producer = {
         let (pool, keys) = (env.pool.clone(), env.keys.clone());
-        tokio::spawn(async move { run::run(&pool, &keys, &options, &CancellationToken::new()).await })
+        tokio::spawn(async move { run::run_to_end(&pool, &keys, &options, &CancellationToken::new()).await })
     };
     let mut conn = env.conn().await;
     let mut local = Vec::new();
@@ -162,7 +162,7 @@ async fn run_with_workers(env: &Env, options: &run::RunOptions, crawl: Crawl) ->
     let workers = support::spawn_workers(env.pool.clone(), env.keys.clone(), crawl, Duration::ZERO, stop.clone());
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),
-        run::run(&env.pool, &env.keys, options, &CancellationToken::new()),
+        run::run_to_end(&env.pool, &env.keys, options, &CancellationToken::new()),
     )
     .await
     .expect("the run finishes")

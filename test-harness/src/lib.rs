@@ -4,7 +4,7 @@
 //! `PR_SET_PDEATHSIG`, so they die with the test process even when it panics or is killed.
 #![allow(unsafe_code)] // one `pre_exec` hook, to set the parent-death signal.
 
-pub mod process;
+pub(crate) mod process;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

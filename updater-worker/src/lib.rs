@@ -8,5 +8,5 @@ pub mod metrics;
 pub mod run;
 pub mod settings;
 pub mod store;
-pub mod validate;
+pub(crate) mod validate;
 pub mod worker;

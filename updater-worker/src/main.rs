@@ -28,5 +28,5 @@ fn main() -> anyhow::Result<()> {
 async fn run(settings: UpdaterSettings) -> anyhow::Result<()> {
     common::telemetry::init(settings.common.log_format);
     let shutdown = common::shutdown::on_signal();
-    updater_worker::run::run(settings, shutdown).await
+    updater_worker::run::run_updater(settings, shutdown).await
 }

@@ -22,7 +22,7 @@ use crate::worker::UpdateHandler;
 /// # Errors
 /// Start-up failures: no MongoDB URI, a Redis URL without password in production, an index
 /// that conflicts with ours, the endpoint address in use.
-pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_updater(settings: UpdaterSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
     check_environment(&settings)?;
     let Some(mongodb_uri) = &settings.common.mongodb_uri else {
         bail!("the updater needs MongoDB: set --mongodb-uri / MONGODB_URI");

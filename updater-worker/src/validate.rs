@@ -10,7 +10,7 @@ use crate::contract::is_pcode;
 /// Why a result cannot be written. The text goes into the dead letter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind}: {problem}")]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub kind: &'static str,
     pub problem: String,
 }
@@ -28,7 +28,7 @@ impl Problem {
 
 /// # Errors
 /// The first problem found, as an [`Invalid`].
-pub fn validate(result: &CrawlResult) -> Result<(), Invalid> {
+pub(crate) fn validate(result: &CrawlResult) -> Result<(), Invalid> {
     match result {
         CrawlResult::List(list) => validate_list(list).map_err(|p| Invalid { kind: "list result", problem: p.0 }),
         CrawlResult::Item(item) => validate_item(item).map_err(|p| Invalid { kind: "item result", problem: p.0 }),

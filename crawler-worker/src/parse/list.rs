@@ -3,7 +3,7 @@
 //! registration date, ignore words) are not the parser's: [`ListPage::keep`] applies
 //! `common::plan`'s.
 
-use common::config::{RegistrationDate, LIST_COUNT};
+use common::config::RegistrationDate;
 use common::messages::{ListedProduct, ListedVariant};
 use common::plan::{ListingRules, RuleSkip};
 use scraper::{ElementRef, Html};
@@ -31,11 +31,6 @@ impl ListPage {
     /// The listing's last page for `list_count` products a page (at least 1).
     pub fn last_page(&self, list_count: u32) -> u32 {
         self.total_count.div_ceil(list_count.max(1)).max(1)
-    }
-
-    /// The last page at the crawler's list size, [`LIST_COUNT`].
-    pub fn last_page_default(&self) -> u32 {
-        self.last_page(LIST_COUNT)
     }
 
     /// The page with the config's rules applied: products they leave out move to `skipped`

@@ -17,9 +17,9 @@ use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
 use deadpool_redis::redis::AsyncCommands;
 use test_harness::RedisServer;
 
-pub const RUN: &str = "test-run";
+pub(crate) const RUN: &str = "test-run";
 
-pub async fn start_sim(catalogue: CatalogueParams, faults: FaultConfig) -> SimHandle {
+pub(crate) async fn start_sim(catalogue: CatalogueParams, faults: FaultConfig) -> SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
     let config = SimConfig { catalogue, faults, ..SimConfig::default() };
     danawa_sim::serve(config, listener).await.expect("sim starts")
@@ -27,7 +27,7 @@ pub async fn start_sim(catalogue: CatalogueParams, faults: FaultConfig) -> SimHa
 
 /// The original config with its base URLs pointing at the sim, limited to the first
 /// `categories` categories (the ones the sim's catalogue serves).
-pub fn config_for(sim: &SimHandle, categories: usize) -> ScrapeConfig {
+pub(crate) fn config_for(sim: &SimHandle, categories: usize) -> ScrapeConfig {
     let mut config = danawa_sim::default_config().expect("embedded config");
     config.page_base_url = format!("{}/list/?cate=", sim.origin());
     config.item_base_url = format!("{}/info/?pcode=", sim.origin());
@@ -35,12 +35,12 @@ pub fn config_for(sim: &SimHandle, categories: usize) -> ScrapeConfig {
     config
 }
 
-pub fn pool(redis: &RedisServer) -> deadpool_redis::Pool {
+pub(crate) fn pool(redis: &RedisServer) -> deadpool_redis::Pool {
     let url: SecretUrl = redis.url().parse().expect("url");
     common::redis_pool::pool(&url, 16).expect("pool")
 }
 
-pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> CrawlerSettings {
+pub(crate) fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> CrawlerSettings {
     CrawlerSettings {
         common: CommonSettings {
             redis_url: redis.url().parse().expect("url"),
@@ -77,7 +77,7 @@ pub fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> Craw
 }
 
 /// Adds jobs as the producer (list) or the updater (item) would, counting them in their runs.
-pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
+pub(crate) async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
     let keys = Keys::new("ek");
     let mut conn = pool.get().await.expect("conn");
     common::consumer::ensure_group(&mut conn, &keys.jobs(), CRAWLERS_GROUP).await.expect("group");
@@ -102,12 +102,12 @@ pub async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
     queue::apply(&mut conn, CRAWLERS_GROUP, &steps).await.expect("enqueue");
 }
 
-pub fn list_jobs(config: &ScrapeConfig) -> Vec<Job> {
+pub(crate) fn list_jobs(config: &ScrapeConfig) -> Vec<Job> {
     let now = chrono::Utc::now();
     common::plan::next_jobs(common::plan::Event::RunStarted { config, run_id: RUN, started_at: now, stale_before: now })
 }
 
-pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
+pub(crate) fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
     let number = config.category(category).map(|c| c.number.clone()).expect("category in config");
     Job::Item(ItemJob {
         run_id: RUN.into(),
@@ -118,22 +118,22 @@ pub fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Job {
     })
 }
 
-pub async fn counters(pool: &deadpool_redis::Pool) -> HashMap<String, i64> {
+pub(crate) async fn counters(pool: &deadpool_redis::Pool) -> HashMap<String, i64> {
     counters_of(pool, RUN).await
 }
 
-pub async fn counters_of(pool: &deadpool_redis::Pool, run: &str) -> HashMap<String, i64> {
+pub(crate) async fn counters_of(pool: &deadpool_redis::Pool, run: &str) -> HashMap<String, i64> {
     let mut conn = pool.get().await.expect("conn");
     conn.hgetall(Keys::new("ek").run_counters(run)).await.expect("counters")
 }
 
 /// Waits until every job enqueued so far is done or dead.
-pub async fn wait_jobs_settled(pool: &deadpool_redis::Pool, limit: Duration) -> HashMap<String, i64> {
+pub(crate) async fn wait_jobs_settled(pool: &deadpool_redis::Pool, limit: Duration) -> HashMap<String, i64> {
     wait_run_settled(pool, RUN, limit).await
 }
 
 /// Waits until every job of `run` enqueued so far is done or dead.
-pub async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, limit: Duration) -> HashMap<String, i64> {
+pub(crate) async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, limit: Duration) -> HashMap<String, i64> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let c = counters_of(pool, run).await;
@@ -150,20 +150,20 @@ pub async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, limit: Dur
 }
 
 /// Every result in the results stream, decoded.
-pub async fn results(pool: &deadpool_redis::Pool) -> Vec<CrawlResult> {
+pub(crate) async fn results(pool: &deadpool_redis::Pool) -> Vec<CrawlResult> {
     let mut conn = pool.get().await.expect("conn");
     let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").results()).await.expect("xrange");
     reply.ids.iter().map(|entry| CrawlResult::from_fields(&entry.map).expect("result decodes")).collect()
 }
 
 /// Every dead letter, decoded.
-pub async fn dead_letters(pool: &deadpool_redis::Pool) -> Vec<common::messages::DeadLetter> {
+pub(crate) async fn dead_letters(pool: &deadpool_redis::Pool) -> Vec<common::messages::DeadLetter> {
     let mut conn = pool.get().await.expect("conn");
     let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").dead()).await.expect("xrange");
     reply.ids.iter().map(|entry| common::messages::DeadLetter::from_fields(&entry.map).expect("decodes")).collect()
 }
 
-pub fn first_list_job(config: &ScrapeConfig) -> ListPageJob {
+pub(crate) fn first_list_job(config: &ScrapeConfig) -> ListPageJob {
     match list_jobs(config).remove(0) {
         Job::List(job) => job,
         Job::Item(_) => unreachable!("a run starts with list jobs"),

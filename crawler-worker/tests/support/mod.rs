@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// `DANAWA_PAGES_DIR`, else `shared/danawa-pages` beside the clone (`../../shared/danawa-pages`
 /// from this crate), where CI puts it too.
-pub fn pages_dir() -> PathBuf {
+pub(crate) fn pages_dir() -> PathBuf {
     match std::env::var_os("DANAWA_PAGES_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/danawa-pages"),
@@ -17,18 +17,18 @@ pub fn pages_dir() -> PathBuf {
 
 /// A real capture, by file name. Panics with the path when it is missing: these tests must
 /// not pass silently without their data.
-pub fn real_page(name: &str) -> String {
+pub(crate) fn real_page(name: &str) -> String {
     let path = pages_dir().join(name);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {} (set DANAWA_PAGES_DIR): {e}", path.display()))
 }
 
-pub const REAL_PRODUCT_PAGES: [&str; 3] =
+pub(crate) const REAL_PRODUCT_PAGES: [&str; 3] =
     ["danawa_offers_1151074.html", "danawa_offers_1152054.html", "danawa_offers_16559657.html"];
-pub const REAL_EXPIRED_PAGE: &str = "danawa_expired_31162997.html";
+pub(crate) const REAL_EXPIRED_PAGE: &str = "danawa_expired_31162997.html";
 
 /// A legacy category page with both script objects.
-pub fn bootstrap_page() -> String {
+pub(crate) fn bootstrap_page() -> String {
     let filler = "<div class=\"nav\"><a href=\"#\">메뉴</a></div>\n".repeat(400);
     format!(
         r#"<!DOCTYPE html><html><head><title>CPU : 다나와</title></head><body>{filler}
@@ -61,7 +61,7 @@ pub fn bootstrap_page() -> String {
 }
 
 /// A list fragment with `products` entries (each with two variants) and two advertisements.
-pub fn list_fragment(products: usize) -> String {
+pub(crate) fn list_fragment(products: usize) -> String {
     let mut items = String::new();
     items.push_str(&ad_item("adPointProductItem900"));
     for i in 0..products {
@@ -110,7 +110,7 @@ fn ad_item(id: &str) -> String {
 }
 
 /// A spec table of `sections` sections of 6 fields each, then a certification section.
-pub fn spec_table(sections: usize) -> String {
+pub(crate) fn spec_table(sections: usize) -> String {
     let mut rows = String::from(
         r#"<tr><th scope="row" class="tit">제조회사</th><td class="dsc">쿨러 마스터 (Cooler Master)</td><th class="tit">등록년월</th><td class="dsc">2023년 04월</td></tr>"#,
     );
@@ -130,7 +130,7 @@ pub fn spec_table(sections: usize) -> String {
 }
 
 /// A shop list with `per_list` rows in each of the four lists (one unpriced row per list).
-pub fn shop_list(per_list: usize) -> String {
+pub(crate) fn shop_list(per_list: usize) -> String {
     let codes = ["TP40F", "TH201", "EE128", "EE715", "EE309", "TN118", "ED901"];
     let list = |id: &str, offset: usize| {
         let mut rows = String::new();
@@ -174,7 +174,7 @@ pub fn shop_list(per_list: usize) -> String {
 }
 
 /// `1234567` as `1,234,567`.
-pub fn format_won(amount: i64) -> String {
+pub(crate) fn format_won(amount: i64) -> String {
     let digits = amount.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

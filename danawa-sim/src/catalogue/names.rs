@@ -12,7 +12,7 @@ const IGNORED_NAME_SHARE: f64 = 0.04;
 const IGNORED_TAG_SHARE: f64 = 0.10;
 
 /// A product's name before its variant tag, and its CPU code name (first "(...)").
-pub struct BaseName {
+pub(super) struct BaseName {
     pub name: String,
     pub code_name: Option<&'static str>,
 }
@@ -22,7 +22,7 @@ fn pick<'a, R: Rng>(rng: &mut R, items: &[&'a str]) -> &'a str {
 }
 
 /// A product name for `kind` by `maker`.
-pub fn base_name<R: Rng>(kind: Kind, maker: &Maker, attr: Option<&str>, rng: &mut R) -> BaseName {
+pub(super) fn base_name<R: Rng>(kind: Kind, maker: &Maker, attr: Option<&str>, rng: &mut R) -> BaseName {
     let (mut name, code_name) = match kind {
         Kind::Cpu => cpu_name(maker, rng),
         Kind::Motherboard => (board_name(maker, attr, rng), None),
@@ -134,7 +134,7 @@ fn cooler_name<R: Rng>(maker: &Maker, attr: Option<&str>, rng: &mut R) -> String
 
 /// Variant tags of one product; `None` when the variant has no tag (only ever the first, for
 /// non-CPU kinds, so a CPU title always ends with its tag after the code name).
-pub fn tags<R: Rng>(kind: Kind, count: usize, rng: &mut R) -> Vec<Option<String>> {
+pub(super) fn tags<R: Rng>(kind: Kind, count: usize, rng: &mut R) -> Vec<Option<String>> {
     let pool: &[&str] = match kind {
         Kind::Cpu => &["정품", "멀티팩 정품", "벌크", "병행수입"],
         Kind::Memory => &["8GB", "16GB", "32GB", "16GB x2", "48GB"],

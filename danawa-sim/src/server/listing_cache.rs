@@ -19,7 +19,7 @@ pub(crate) struct ListingCache {
 
 impl ListingCache {
     /// The listing of `category` under these filters, in BEST order.
-    pub fn get(
+    pub(super) fn get(
         &self,
         category: &Category,
         mut makers: Vec<u32>,

@@ -222,7 +222,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Arms an RST: the socket closes with linger 0 once hyper drops it.
-    pub fn arm_reset(&self) {
+    pub(crate) fn arm_reset(&self) {
         if let Some(dup) = self.reset.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = socket2::SockRef::from(&dup).set_linger(Some(Duration::ZERO));
         }

@@ -13,7 +13,7 @@ use crate::markup::{list_page, mall_list, product_page, spec_table as spec_marku
 
 /// The endpoints, for routing, fault scopes and stats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(super) enum Endpoint {
     Robots,
     ListPage,
     ListAjax,
@@ -24,7 +24,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Endpoint::Robots => "robots",
             Endpoint::ListPage => "list_page",
@@ -38,7 +38,7 @@ impl Endpoint {
 }
 
 /// Which endpoint a request is for.
-pub fn classify(method: &Method, path: &str) -> Endpoint {
+pub(super) fn classify(method: &Method, path: &str) -> Endpoint {
     let get = method == Method::GET || method == Method::HEAD;
     match (get, path) {
         (true, "/robots.txt") => Endpoint::Robots,
@@ -52,7 +52,7 @@ pub fn classify(method: &Method, path: &str) -> Endpoint {
 }
 
 /// An answer before fault post-processing.
-pub struct Rendered {
+pub(super) struct Rendered {
     pub status: StatusCode,
     pub content_type: &'static str,
     pub body: String,
@@ -73,23 +73,23 @@ fn not_found() -> Rendered {
 }
 
 /// Form or query fields, in order (repeated keys such as `searchMaker[]` kept).
-pub struct Fields(Vec<(String, String)>);
+pub(super) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    pub fn parse(text: &[u8]) -> Self {
+    pub(super) fn parse(text: &[u8]) -> Self {
         Self(url::form_urlencoded::parse(text).into_owned().collect())
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    pub fn number(&self, key: &str) -> Option<u32> {
+    pub(super) fn number(&self, key: &str) -> Option<u32> {
         self.get(key)?.trim().parse().ok()
     }
 
     /// Every value of `key[]` or `key`, comma lists split, trimmed.
-    pub fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(super) fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
             .filter(move |(k, _)| k == key || k.strip_suffix("[]") == Some(key))
@@ -99,12 +99,12 @@ impl Fields {
     }
 
     /// The pairs in order, for the request log.
-    pub fn into_pairs(self) -> Vec<(String, String)> {
+    pub(super) fn into_pairs(self) -> Vec<(String, String)> {
         self.0
     }
 
     /// Every numeric value of `key[]` or `key`.
-    pub fn numbers(&self, key: &str) -> Vec<u32> {
+    pub(super) fn numbers(&self, key: &str) -> Vec<u32> {
         self.values(key).filter_map(|n| n.parse().ok()).collect()
     }
 }
@@ -146,7 +146,13 @@ fn attribute_filters(category: &Category, form: &Fields) -> Vec<u32> {
 
 /// Renders the normal answer of `endpoint`. `repeat` serves another page of the same listing
 /// (the soft block "previous page served again").
-pub fn render(state: &SimState, conn: &Connection, req: &SimRequest, endpoint: Endpoint, repeat: bool) -> Rendered {
+pub(super) fn render(
+    state: &SimState,
+    conn: &Connection,
+    req: &SimRequest,
+    endpoint: Endpoint,
+    repeat: bool,
+) -> Rendered {
     match endpoint {
         Endpoint::Robots => {
             Rendered { status: StatusCode::OK, content_type: "text/plain; charset=UTF-8", body: ROBOTS_TXT.to_owned() }

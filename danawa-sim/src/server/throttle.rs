@@ -27,7 +27,7 @@ pub(crate) struct Throttler {
 impl Throttler {
     /// Whether the request of `ip` at `now` is throttled. Requests during a penalty are not
     /// counted and do not extend it; after it the window starts empty.
-    pub fn throttled(&self, settings: &Throttle, ip: IpAddr, now: Instant) -> bool {
+    pub(super) fn throttled(&self, settings: &Throttle, ip: IpAddr, now: Instant) -> bool {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         if peers.len() >= MAX_PEERS && !peers.contains_key(&ip) {
             peers.clear();

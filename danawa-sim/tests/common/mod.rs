@@ -16,13 +16,13 @@ use futures::StreamExt;
 use scraper::{ElementRef, Html, Selector};
 
 /// Starts a sim on 127.0.0.1:0.
-pub async fn start(config: SimConfig) -> SimHandle {
+pub(crate) async fn start(config: SimConfig) -> SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     danawa_sim::serve(config, listener).await.expect("serve")
 }
 
 /// A small catalogue for quick tests.
-pub fn small(seed: u64, products: usize) -> SimConfig {
+pub(crate) fn small(seed: u64, products: usize) -> SimConfig {
     SimConfig {
         catalogue: CatalogueParams { seed, categories: 9, products_per_category: products, max_variants: 4 },
         ..SimConfig::default()
@@ -30,21 +30,21 @@ pub fn small(seed: u64, products: usize) -> SimConfig {
 }
 
 /// `../shared/danawa-pages/` beside the repository (override with SIM_SHARED_DIR).
-pub fn shared_dir() -> PathBuf {
+pub(crate) fn shared_dir() -> PathBuf {
     std::env::var_os("SIM_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
-pub fn sel(css: &str) -> Selector {
+pub(crate) fn sel(css: &str) -> Selector {
     Selector::parse(css).expect("selector")
 }
 
-pub fn text(e: ElementRef<'_>) -> String {
+pub(crate) fn text(e: ElementRef<'_>) -> String {
     e.text().collect::<String>().trim().to_owned()
 }
 
-pub fn first_text(doc: &Html, css: &str) -> Option<String> {
+pub(crate) fn first_text(doc: &Html, css: &str) -> Option<String> {
     doc.select(&sel(css)).next().map(text)
 }
 
@@ -59,7 +59,7 @@ fn digits(s: &str) -> Option<i64> {
 }
 
 /// A JS object field such as `nListCategoryCode: "747"` (quoted or not).
-pub fn js_field(page: &str, name: &str) -> Option<String> {
+pub(crate) fn js_field(page: &str, name: &str) -> Option<String> {
     let at = page.find(&format!("{name}:"))? + name.len() + 1;
     let rest = page[at..].trim_start();
     let end = rest.find([',', '\n', '}'])?;
@@ -68,7 +68,7 @@ pub fn js_field(page: &str, name: &str) -> Option<String> {
 
 /// What the list request needs from a category page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bootstrap {
+pub(crate) struct Bootstrap {
     pub list_category_code: String,
     pub category_code: String,
     pub group: String,
@@ -78,7 +78,7 @@ pub struct Bootstrap {
 
 /// The list request's codes from a legacy page (`oGlobalSetting`) or a Next.js page (the
 /// payload's `categoryContext`); `None` for anything else.
-pub fn bootstrap(page_html: &str) -> Option<Bootstrap> {
+pub(crate) fn bootstrap(page_html: &str) -> Option<Bootstrap> {
     if page_html.contains("var oGlobalSetting") {
         let f = |n: &str| js_field(page_html, n);
         return Some(Bootstrap {
@@ -102,7 +102,7 @@ pub fn bootstrap(page_html: &str) -> Option<Bootstrap> {
 }
 
 /// The decoded strings of every `self.__next_f.push([1,"…"])` chunk of a Next.js page.
-pub fn next_chunks(page_html: &str) -> Vec<String> {
+pub(crate) fn next_chunks(page_html: &str) -> Vec<String> {
     const OPEN: &str = "self.__next_f.push(";
     let mut out = Vec::new();
     let mut rest = page_html;
@@ -121,7 +121,7 @@ pub fn next_chunks(page_html: &str) -> Vec<String> {
 }
 
 /// The payload object holding `categoryContext` (with `totalCount` and `totalPages`).
-pub fn next_payload(page_html: &str) -> Option<serde_json::Value> {
+pub(crate) fn next_payload(page_html: &str) -> Option<serde_json::Value> {
     next_chunks(page_html).iter().find_map(|chunk| {
         let at = chunk.find("{\"categoryContext\"")?;
         serde_json::Deserializer::from_str(&chunk[at..]).into_iter::<serde_json::Value>().next()?.ok()
@@ -129,7 +129,7 @@ pub fn next_payload(page_html: &str) -> Option<serde_json::Value> {
 }
 
 /// The `value` of the checkbox `input#ID` on a category page (either template).
-pub fn checkbox_value(page_html: &str, id: &str) -> Option<String> {
+pub(crate) fn checkbox_value(page_html: &str, id: &str) -> Option<String> {
     let doc = Html::parse_document(page_html);
     let input = doc.select(&sel(&format!("input[type=checkbox]#{id}"))).next()?;
     input.value().attr("value").map(str::to_owned)
@@ -137,14 +137,14 @@ pub fn checkbox_value(page_html: &str, id: &str) -> Option<String> {
 
 /// One list entry as the list fragment shows it.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub name: String,
     pub date: Option<RegistrationDate>,
     pub variants: Vec<(String, Option<String>, bool)>,
 }
 
 /// Parses a list fragment: (total, entries without ads).
-pub fn parse_fragment(html: &str) -> (usize, Vec<Entry>) {
+pub(crate) fn parse_fragment(html: &str) -> (usize, Vec<Entry>) {
     let doc = Html::parse_fragment(html);
     let total = doc
         .select(&sel("input#totalProductCount"))
@@ -200,7 +200,7 @@ fn entry_variants(li: ElementRef<'_>) -> Vec<(String, Option<String>, bool)> {
 }
 
 /// A reference crawl of the whole config against a running sim.
-pub struct RefCrawler {
+pub(crate) struct RefCrawler {
     pub origin: String,
     pub client: reqwest::Client,
 }
@@ -216,11 +216,11 @@ struct Seen {
 }
 
 impl RefCrawler {
-    pub fn new(origin: String) -> Self {
+    pub(crate) fn new(origin: String) -> Self {
         Self { origin, client: reqwest::Client::new() }
     }
 
-    pub async fn post(&self, path: &str, referer: &str, form: &[(String, String)]) -> String {
+    pub(crate) async fn post(&self, path: &str, referer: &str, form: &[(String, String)]) -> String {
         self.client
             .post(format!("{}{path}", self.origin))
             .header("X-Requested-With", "XMLHttpRequest")
@@ -235,12 +235,12 @@ impl RefCrawler {
             .expect("body")
     }
 
-    pub async fn get(&self, path: &str) -> String {
+    pub(crate) async fn get(&self, path: &str) -> String {
         self.client.get(format!("{}{path}", self.origin)).send().await.expect("get").text().await.expect("body")
     }
 
     /// The list form of DANAWA.md §2 (minimal set plus the filter), from either template.
-    pub fn list_form(page_html: &str, page: u32, filter: Option<(&FilterKind, &str)>) -> Vec<(String, String)> {
+    pub(crate) fn list_form(page_html: &str, page: u32, filter: Option<(&FilterKind, &str)>) -> Vec<(String, String)> {
         let b = bootstrap(page_html).expect("a category page with its codes");
         let mut form = vec![
             ("btnAllOptUse".to_owned(), filter.is_some().to_string()),
@@ -273,7 +273,7 @@ impl RefCrawler {
     }
 
     /// Crawls everything the config names and builds the parts documents.
-    pub async fn crawl(&self, config: &ScrapeConfig) -> Vec<Part> {
+    pub(crate) async fn crawl(&self, config: &ScrapeConfig) -> Vec<Part> {
         let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
         for category in &config.categories {
             let referer = format!("{}/list/index.php?cate={}", self.origin, category.number);
@@ -398,7 +398,7 @@ fn record(category: &common::config::Category, entry: &Entry, order: i64, seen: 
 }
 
 /// Parses `table.spec_tbl` into details, stopping at `인증`.
-pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
+pub(crate) fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
     let doc = Html::parse_fragment(html);
     let mut out = BTreeMap::new();
     let mut section = String::new();
@@ -434,11 +434,11 @@ pub fn parse_spec(html: &str) -> BTreeMap<String, Detail> {
 }
 
 /// The ids of the shop lists the reference crawler stores.
-pub const KNOWN_LISTS: [&str; 4] =
+pub(crate) const KNOWN_LISTS: [&str; 4] =
     ["OpenMarketMallListDiv", "AffiliateMallListDiv", "cardCashMallList", "cashMallList"];
 
 /// The group containers of a `#defaultMallList` answer that are not one of the four known lists.
-pub fn unknown_groups(html: &str) -> Vec<String> {
+pub(crate) fn unknown_groups(html: &str) -> Vec<String> {
     let doc = Html::parse_fragment(html);
     doc.select(&sel("#defaultMallList > div[id]"))
         .filter_map(|g| g.value().id().map(str::to_owned))
@@ -448,7 +448,7 @@ pub fn unknown_groups(html: &str) -> Vec<String> {
 
 /// A shipping text (`무료배송`, `(무료배송)`, `배송비 3,000원`, `(배송비 3,000원)`, `유/무료`) as
 /// the stored cost; `유/무료` (it depends) is `None`, never free.
-pub fn shipping_cost(text: &str) -> Option<i64> {
+pub(crate) fn shipping_cost(text: &str) -> Option<i64> {
     let inner = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
     if inner == "유/무료" {
         return None;
@@ -461,7 +461,7 @@ pub fn shipping_cost(text: &str) -> Option<i64> {
 
 /// Parses the four shop lists of either shape (`div.diff_wrap` or `#defaultMallList`); other
 /// group containers are left out.
-pub fn parse_malls(html: &str) -> Vendors {
+pub(crate) fn parse_malls(html: &str) -> Vendors {
     let doc = Html::parse_fragment(html);
     let list = |id: &str, coded: bool| -> Vec<Vendor> {
         doc.select(&sel(&format!("#{id} div.diff_item")))

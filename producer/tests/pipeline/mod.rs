@@ -16,7 +16,7 @@ use mongodb::bson::{doc, Document};
 use test_harness::{Child, MongoServer, RedisServer, TempDir};
 
 /// A binary of the workspace, built next to this test's own binary.
-pub fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
     let path = dir.join(name);
@@ -24,7 +24,7 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     pub redis: RedisServer,
     pub mongo: MongoServer,
     pub sim: SimHandle,
@@ -36,7 +36,7 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub async fn start(sim: SimConfig) -> Self {
+    pub(crate) async fn start(sim: SimConfig) -> Self {
         let redis = RedisServer::start();
         let mongo = MongoServer::start();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -54,7 +54,7 @@ impl Pipeline {
         Self { redis, mongo, sim, dir, config, config_path, worker_env }
     }
 
-    pub fn worker(&self, kind: &str, n: usize) -> Child {
+    pub(crate) fn worker(&self, kind: &str, n: usize) -> Child {
         let mut cmd = Command::new(bin(&format!("{kind}-worker")));
         cmd.arg("run")
             .env("REDIS_URL", self.redis.url())
@@ -72,32 +72,32 @@ impl Pipeline {
         Child::spawn(cmd, &log).expect("worker starts")
     }
 
-    pub fn producer(&self, args: &[&str]) -> Command {
+    pub(crate) fn producer(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin("producer"));
         cmd.args(args).env("REDIS_URL", self.redis.url()).env("MONGODB_URI", self.mongo.uri()).env("MONGODB_DB", "e2e");
         cmd
     }
 
-    pub fn run_producer(&self) -> Child {
+    pub(crate) fn run_producer(&self) -> Child {
         let config = self.config_path.display().to_string();
         let cmd = self.producer(&["run", "--config", &config, "--progress", "none"]);
         Child::spawn(cmd, &self.dir.path().join(format!("producer-{}.log", rand::random::<u32>()))).expect("producer")
     }
 
-    pub fn status(&self) -> serde_json::Value {
+    pub(crate) fn status(&self) -> serde_json::Value {
         let out = self.producer(&["status", "--json"]).output().expect("status runs");
         assert!(out.status.success(), "status: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("status prints JSON")
     }
 
-    pub fn truth(&self) -> BTreeMap<String, Part> {
+    pub(crate) fn truth(&self) -> BTreeMap<String, Part> {
         danawa_sim::ground_truth(&self.sim.state().catalogue, &self.config)
             .into_iter()
             .map(|p| (p.pcode.clone(), p))
             .collect()
     }
 
-    pub async fn parts(&self) -> BTreeMap<String, Part> {
+    pub(crate) async fn parts(&self) -> BTreeMap<String, Part> {
         let client = mongodb::Client::with_uri_str(self.mongo.uri()).await.expect("client");
         let docs: Vec<Document> = client
             .database("e2e")
@@ -118,7 +118,7 @@ impl Pipeline {
 }
 
 /// The part without its timestamps, for comparison with the ground truth.
-pub fn untimed(part: &Part) -> Part {
+pub(crate) fn untimed(part: &Part) -> Part {
     let mut part = part.clone();
     part.created_at = None;
     part.updated_at = None;
@@ -128,7 +128,7 @@ pub fn untimed(part: &Part) -> Part {
     part
 }
 
-pub fn assert_equals_truth(parts: &BTreeMap<String, Part>, truth: &BTreeMap<String, Part>) {
+pub(crate) fn assert_equals_truth(parts: &BTreeMap<String, Part>, truth: &BTreeMap<String, Part>) {
     let missing: Vec<&String> = truth.keys().filter(|k| !parts.contains_key(*k)).collect();
     let extra: Vec<&String> = parts.keys().filter(|k| !truth.contains_key(*k)).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
@@ -139,6 +139,6 @@ pub fn assert_equals_truth(parts: &BTreeMap<String, Part>, truth: &BTreeMap<Stri
     }
 }
 
-pub fn wait_exit(child: Child, limit: Duration) -> i32 {
+pub(crate) fn wait_exit(child: Child, limit: Duration) -> i32 {
     child.wait_timeout(limit).and_then(|s| s.code()).unwrap_or(-1)
 }

@@ -19,13 +19,13 @@ use test_harness::{RedisServer, TempDir};
 use tokio_util::sync::CancellationToken;
 
 /// Pages a fanned-out listing has in the simulated catalogue.
-pub const LAST_PAGE: u32 = 3;
+pub(crate) const LAST_PAGE: u32 = 3;
 /// Products on every simulated list page.
-pub const PRODUCTS_PER_PAGE: u32 = 2;
+pub(crate) const PRODUCTS_PER_PAGE: u32 = 2;
 
 /// cpu: two filters, `end: *` (fan-out to pages 2..3), items crawled;
 /// case: pages 1..3 named in the config, no items.
-pub const CONFIG: &str = r#"{
+pub(crate) const CONFIG: &str = r#"{
   "pageBaseUrl": "http://127.0.0.1:9/list/?cate=",
   "itemBaseUrl": "http://127.0.0.1:9/info/?pcode=",
   "minimumDate": "2018",
@@ -38,7 +38,7 @@ pub const CONFIG: &str = r#"{
   ]
 }"#;
 
-pub struct Env {
+pub(crate) struct Env {
     pub redis: RedisServer,
     pub pool: Pool,
     pub keys: Keys,
@@ -46,25 +46,25 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let redis = RedisServer::start();
         let url: common::secret::SecretUrl = redis.url().parse().expect("url");
         let pool = common::redis_pool::pool(&url, 8).expect("pool");
         Self { redis, pool, keys: Keys::new("ek"), dir: TempDir::new("producer") }
     }
 
-    pub fn write_config(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write_config(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, text).expect("write config");
         path
     }
 
-    pub async fn conn(&self) -> deadpool_redis::Connection {
+    pub(crate) async fn conn(&self) -> deadpool_redis::Connection {
         self.pool.get().await.expect("redis connection")
     }
 }
 
-pub fn options(config: PathBuf) -> RunOptions {
+pub(crate) fn options(config: PathBuf) -> RunOptions {
     RunOptions {
         config,
         fresh: false,
@@ -80,7 +80,7 @@ pub fn options(config: PathBuf) -> RunOptions {
 }
 
 /// A token already cancelled: `run` enqueues, looks once, and returns `Interrupted`.
-pub fn stopped() -> CancellationToken {
+pub(crate) fn stopped() -> CancellationToken {
     let token = CancellationToken::new();
     token.cancel();
     token
@@ -88,7 +88,7 @@ pub fn stopped() -> CancellationToken {
 
 /// What the simulated crawler does with a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crawl {
+pub(crate) enum Crawl {
     /// Ack it with its result (and the fan-out of a first page).
     Succeed,
     /// Move it to the dead-letter stream.
@@ -96,7 +96,7 @@ pub enum Crawl {
 }
 
 /// Reads one entry of `stream` for `group` (as `consumer`), waiting up to 50 ms.
-pub async fn read_one(
+pub(crate) async fn read_one(
     conn: &mut deadpool_redis::Connection,
     stream: &str,
     group: &str,
@@ -121,7 +121,7 @@ pub async fn read_one(
 }
 
 /// One step of the simulated crawler; false when there was nothing to do.
-pub async fn crawl_once(pool: &Pool, keys: &Keys, behaviour: Crawl) -> bool {
+pub(crate) async fn crawl_once(pool: &Pool, keys: &Keys, behaviour: Crawl) -> bool {
     let mut conn = pool.get().await.expect("conn");
     let Some((id, fields)) = read_one(&mut conn, &keys.jobs(), CRAWLERS_GROUP, "sim-crawler").await else {
         return false;
@@ -203,7 +203,7 @@ fn products(job: &common::messages::ListPageJob) -> Vec<ListedProduct> {
 
 /// One step of the simulated updater; false when there was nothing to do. A list result
 /// inserts its products and adds item jobs (once per pcode and run); an item result updates.
-pub async fn update_once(pool: &Pool, keys: &Keys) -> bool {
+pub(crate) async fn update_once(pool: &Pool, keys: &Keys) -> bool {
     let mut conn = pool.get().await.expect("conn");
     let Some((id, fields)) = read_one(&mut conn, &keys.results(), UPDATERS_GROUP, "sim-updater").await else {
         return false;
@@ -252,7 +252,7 @@ fn item_jobs(keys: &Keys, list: &ListPageResult) -> Vec<Add> {
 }
 
 /// Runs a simulated crawler and updater until `stop`, pausing `work` per entry.
-pub fn spawn_workers(
+pub(crate) fn spawn_workers(
     pool: Pool,
     keys: Keys,
     behaviour: Crawl,
@@ -274,24 +274,27 @@ pub fn spawn_workers(
 }
 
 /// Expected totals of the simulated catalogue for [`CONFIG`].
-pub struct Expected;
+pub(crate) struct Expected;
 
 impl Expected {
     /// cpu: 2 listings × 3 pages; case: 3 pages.
-    pub const LIST_PAGES: i64 = 2 * LAST_PAGE as i64 + 3;
+    pub(crate) const LIST_PAGES: i64 = 2 * LAST_PAGE as i64 + 3;
     /// Every cpu product gets an item job.
-    pub const ITEMS: i64 = 2 * LAST_PAGE as i64 * PRODUCTS_PER_PAGE as i64;
-    pub const PARTS_INSERTED: i64 = Self::LIST_PAGES * PRODUCTS_PER_PAGE as i64;
+    pub(crate) const ITEMS: i64 = 2 * LAST_PAGE as i64 * PRODUCTS_PER_PAGE as i64;
+    pub(crate) const PARTS_INSERTED: i64 = Self::LIST_PAGES * PRODUCTS_PER_PAGE as i64;
 }
 
-pub async fn hgetall(conn: &mut deadpool_redis::Connection, key: &str) -> std::collections::HashMap<String, String> {
+pub(crate) async fn hgetall(
+    conn: &mut deadpool_redis::Connection,
+    key: &str,
+) -> std::collections::HashMap<String, String> {
     redis::cmd("HGETALL").arg(key).query_async(conn).await.expect("hgetall")
 }
 
-pub async fn xlen(conn: &mut deadpool_redis::Connection, key: &str) -> u64 {
+pub(crate) async fn xlen(conn: &mut deadpool_redis::Connection, key: &str) -> u64 {
     redis::cmd("XLEN").arg(key).query_async(conn).await.expect("xlen")
 }
 
-pub async fn ttl(conn: &mut deadpool_redis::Connection, key: &str) -> i64 {
+pub(crate) async fn ttl(conn: &mut deadpool_redis::Connection, key: &str) -> i64 {
     redis::cmd("TTL").arg(key).query_async(conn).await.expect("ttl")
 }

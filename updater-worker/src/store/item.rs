@@ -7,9 +7,9 @@ use common::messages::{ItemOutcome, ItemResult, ProductInfo};
 use super::list::name_doc;
 
 /// When the last item job of a part finished, whatever its outcome (optional in the contract).
-pub const ITEM_CHECKED_AT: &str = "itemCheckedAt";
+pub(super) const ITEM_CHECKED_AT: &str = "itemCheckedAt";
 /// The run whose item job of the part finished last (optional in the contract).
-pub const ITEM_CHECKED_RUN: &str = "itemCheckedRun";
+pub(super) const ITEM_CHECKED_RUN: &str = "itemCheckedRun";
 
 /// Statements for the `update` command; the first one matches the part when it exists.
 ///

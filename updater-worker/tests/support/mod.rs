@@ -19,12 +19,12 @@ use test_harness::{MongoServer, RedisServer};
 use updater_worker::contract::check_part;
 use updater_worker::store::{self, BatchOutcome, Claimer, Entry, EntryOutcome, Store};
 
-pub const DB: &str = "ek_test";
-pub const PREFIX: &str = "ek";
+pub(crate) const DB: &str = "ek_test";
+pub(crate) const PREFIX: &str = "ek";
 
 /// Real servers and a store on them. `client` is the test's own client (not the store's, so a
 /// fail point scoped to the store's application name leaves it alone).
-pub struct Env {
+pub(crate) struct Env {
     pub mongo: MongoServer,
     pub redis: RedisServer,
     pub store: Store,
@@ -32,11 +32,11 @@ pub struct Env {
 }
 
 impl Env {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::with_mongo(MongoServer::start()).await
     }
 
-    pub async fn with_mongo(mongo: MongoServer) -> Self {
+    pub(crate) async fn with_mongo(mongo: MongoServer) -> Self {
         let redis = RedisServer::start();
         let store = store_for(&mongo, &redis).await;
         store.ensure_indexes().await.expect("indexes");
@@ -44,27 +44,27 @@ impl Env {
         Self { mongo, redis, store, client }
     }
 
-    pub fn parts(&self) -> Collection<Document> {
+    pub(crate) fn parts(&self) -> Collection<Document> {
         self.client.database(DB).collection(common::parts::COLLECTION)
     }
 
-    pub async fn apply(&self, batch: &[(&str, &CrawlResult)]) -> BatchOutcome {
+    pub(crate) async fn apply(&self, batch: &[(&str, &CrawlResult)]) -> BatchOutcome {
         let entries: Vec<Entry> = batch.iter().map(|(id, result)| Entry { id, result }).collect();
         self.store.apply_batch(&entries).await.expect("batch applied")
     }
 
-    pub async fn part(&self, pcode: &str) -> Document {
+    pub(crate) async fn part(&self, pcode: &str) -> Document {
         self.parts().find_one(doc! {"pcode": pcode}).await.expect("find").unwrap_or_else(|| panic!("no part {pcode}"))
     }
 
     /// Every document, by pcode.
-    pub async fn all(&self) -> BTreeMap<String, Document> {
+    pub(crate) async fn all(&self) -> BTreeMap<String, Document> {
         let docs: Vec<Document> = self.parts().find(doc! {}).await.expect("find").try_collect().await.expect("read");
         docs.into_iter().map(|d| (d.get_str("pcode").expect("pcode").to_owned(), d)).collect()
     }
 
     /// Fails the test naming every document that breaks the §6 contract.
-    pub async fn assert_contract(&self) {
+    pub(crate) async fn assert_contract(&self) {
         let all = self.all().await;
         assert!(!all.is_empty(), "the test wrote nothing to check");
         for (pcode, doc) in all {
@@ -74,7 +74,7 @@ impl Env {
     }
 
     /// Arms `failCommand` for the store's commands only (its client's application name).
-    pub async fn fail_command(&self, command: &str, skip: u32, times: u32, code: i32, labels: &[&str]) {
+    pub(crate) async fn fail_command(&self, command: &str, skip: u32, times: u32, code: i32, labels: &[&str]) {
         let admin = self.client.database("admin");
         let point = doc! {
             "configureFailPoint": "failCommand",
@@ -85,7 +85,7 @@ impl Env {
     }
 }
 
-pub async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
+pub(crate) async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
     let client = store::connect(&mongo.uri()).await.expect("store client");
     let url = redis.url().parse().expect("redis url");
     let pool = common::redis_pool::pool(&url, 4).expect("redis pool");
@@ -93,7 +93,7 @@ pub async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
 }
 
 /// Documents without `updatedAt`, which a re-applied batch legitimately moves forward.
-pub fn without_updated_at(all: &BTreeMap<String, Document>) -> BTreeMap<String, Document> {
+pub(crate) fn without_updated_at(all: &BTreeMap<String, Document>) -> BTreeMap<String, Document> {
     all.iter()
         .map(|(pcode, doc)| {
             let mut doc = doc.clone();
@@ -103,16 +103,16 @@ pub fn without_updated_at(all: &BTreeMap<String, Document>) -> BTreeMap<String, 
         .collect()
 }
 
-pub fn run_start(day: u32) -> DateTime<Utc> {
+pub(crate) fn run_start(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, day, 3, 0, 0).single().expect("date")
 }
 
 /// A run that starts now (so this run's writes are "after the start").
-pub fn run_now() -> DateTime<Utc> {
+pub(crate) fn run_now() -> DateTime<Utc> {
     Utc::now() - Duration::seconds(1)
 }
 
-pub struct ListSpec<'a> {
+pub(crate) struct ListSpec<'a> {
     pub run_id: &'a str,
     pub category: &'a str,
     pub page: u32,
@@ -121,21 +121,21 @@ pub struct ListSpec<'a> {
 }
 
 impl<'a> ListSpec<'a> {
-    pub fn new(run_id: &'a str, category: &'a str, run_started_at: DateTime<Utc>) -> Self {
+    pub(crate) fn new(run_id: &'a str, category: &'a str, run_started_at: DateTime<Utc>) -> Self {
         Self { run_id, category, page: 1, run_started_at, items: None }
     }
 
-    pub fn items(mut self, stale_before: DateTime<Utc>) -> Self {
+    pub(crate) fn items(mut self, stale_before: DateTime<Utc>) -> Self {
         self.items = Some(ItemPolicy { item_base_url: "http://sim/info/?pcode=".into(), stale_before });
         self
     }
 
-    pub fn page(mut self, page: u32) -> Self {
+    pub(crate) fn page(mut self, page: u32) -> Self {
         self.page = page;
         self
     }
 
-    pub fn result(&self, products: Vec<ListedProduct>) -> CrawlResult {
+    pub(crate) fn result(&self, products: Vec<ListedProduct>) -> CrawlResult {
         let job = ListPageJob {
             run_id: self.run_id.into(),
             category: self.category.into(),
@@ -156,7 +156,7 @@ impl<'a> ListSpec<'a> {
 }
 
 /// A listed product at `position`, its variants given as (pcode, tag, price).
-pub fn product(name: &str, position: u32, variants: &[(&str, Option<&str>, Option<i64>)]) -> ListedProduct {
+pub(crate) fn product(name: &str, position: u32, variants: &[(&str, Option<&str>, Option<i64>)]) -> ListedProduct {
     ListedProduct {
         name: name.into(),
         registered: Some(RegistrationDate { year: 2023, month: 3 }),
@@ -174,11 +174,11 @@ pub fn product(name: &str, position: u32, variants: &[(&str, Option<&str>, Optio
 }
 
 /// A one-variant product in stock.
-pub fn single(pcode: &str, position: u32) -> ListedProduct {
+pub(crate) fn single(pcode: &str, position: u32) -> ListedProduct {
     product(&format!("제품 {pcode} (정품)"), position, &[(pcode, None, Some(10_000))])
 }
 
-pub fn item_job(run_id: &str, pcode: &str, category: &str) -> ItemJob {
+pub(crate) fn item_job(run_id: &str, pcode: &str, category: &str) -> ItemJob {
     ItemJob {
         run_id: run_id.into(),
         pcode: pcode.into(),
@@ -188,12 +188,12 @@ pub fn item_job(run_id: &str, pcode: &str, category: &str) -> ItemJob {
     }
 }
 
-pub fn item(run_id: &str, pcode: &str, fetched_at: DateTime<Utc>, outcome: ItemOutcome) -> CrawlResult {
+pub(crate) fn item(run_id: &str, pcode: &str, fetched_at: DateTime<Utc>, outcome: ItemOutcome) -> CrawlResult {
     CrawlResult::Item(ItemResult { job: item_job(run_id, pcode, "cpu"), fetched_at, outcome })
 }
 
 /// A product page in stock at `price` with one vendor and one spec line.
-pub fn info(full_name: &str, price: Option<i64>) -> ItemOutcome {
+pub(crate) fn info(full_name: &str, price: Option<i64>) -> ItemOutcome {
     let vendor = Vendor {
         vendor_name: "쿠팡".into(),
         vendor_code: Some("TH201".into()),
@@ -213,13 +213,13 @@ pub fn info(full_name: &str, price: Option<i64>) -> ItemOutcome {
     })
 }
 
-pub fn applied(outcome: &EntryOutcome) -> &[ItemJob] {
+pub(crate) fn applied(outcome: &EntryOutcome) -> &[ItemJob] {
     match outcome {
         EntryOutcome::Applied { item_jobs, .. } => item_jobs,
         EntryOutcome::Rejected { reason } => panic!("entry rejected: {reason}"),
     }
 }
 
-pub fn pcodes(jobs: &[ItemJob]) -> Vec<&str> {
+pub(crate) fn pcodes(jobs: &[ItemJob]) -> Vec<&str> {
     jobs.iter().map(|j| j.pcode.as_str()).collect()
 }

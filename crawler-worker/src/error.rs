@@ -9,7 +9,7 @@ use crate::parse::ParseError;
 
 /// Why the site's answer counts as a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlockCause {
+pub(crate) enum BlockCause {
     Forbidden,
     TooManyRequests,
     Empty,
@@ -22,7 +22,7 @@ pub enum BlockCause {
 }
 
 impl BlockCause {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Forbidden => "403",
             Self::TooManyRequests => "429",
@@ -36,7 +36,7 @@ impl BlockCause {
 
 /// What the retry loop does after an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Back off and send the request again.
     Retry,
     /// A block: new Tor circuit, new session, back off, send again.
@@ -48,7 +48,7 @@ pub enum Decision {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CrawlError {
+pub(crate) enum CrawlError {
     /// Timeouts, refused or reset connections, bodies cut by the connection.
     #[error("{what}")]
     Network {
@@ -105,11 +105,11 @@ impl common::retry::Retryable for CrawlError {
 }
 
 impl CrawlError {
-    pub fn unparseable(error: ParseError, page: String) -> Self {
+    pub(crate) fn unparseable(error: ParseError, page: String) -> Self {
         CrawlError::Unparseable { error, page }
     }
 
-    pub fn decision(&self) -> Decision {
+    pub(crate) fn decision(&self) -> Decision {
         match self {
             CrawlError::Rejected(_) => Decision::GiveUp,
             CrawlError::Blocked { .. } | CrawlError::Incomplete(_) | CrawlError::ShortBody { .. } => {
@@ -122,7 +122,7 @@ impl CrawlError {
     }
 
     /// The cause label of the block metric, when this is a block.
-    pub fn block_cause(&self) -> Option<BlockCause> {
+    pub(crate) fn block_cause(&self) -> Option<BlockCause> {
         match self {
             CrawlError::Blocked { cause, .. } => Some(*cause),
             CrawlError::Incomplete(_) | CrawlError::ShortBody { .. } => Some(BlockCause::Incomplete),
@@ -131,7 +131,7 @@ impl CrawlError {
     }
 
     /// The delay the site asked for (`Retry-After`).
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             CrawlError::Status { retry_after, .. } | CrawlError::Blocked { retry_after, .. } => *retry_after,
             _ => None,
@@ -139,7 +139,7 @@ impl CrawlError {
     }
 
     /// The error with its sources, one line (`a: b: c`), for logs and dead letters.
-    pub fn chain(&self) -> String {
+    pub(crate) fn chain(&self) -> String {
         common::error_text::chain(self)
     }
 }
