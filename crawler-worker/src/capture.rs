@@ -113,7 +113,7 @@ pub async fn capture(args: &CaptureArgs) -> anyhow::Result<Vec<AnswerReport>> {
     let site = Site::from_base_url(&config.page_base_url)?;
     let mut http = args.http.client();
     http.request_delay = Some(http.request_delay.unwrap_or(DEFAULT_PAUSE));
-    let fetcher = Fetcher::new(http, None, CrawlerMetrics::unregistered()).context("HTTP client")?;
+    let fetcher = Fetcher::new(http, 1, None, CrawlerMetrics::unregistered()).context("HTTP client")?;
     let mut session = fetcher.session();
     Robots::new(args.http.robots)
         .check(&site, &crate::danawa::CRAWLER_PATHS, &mut session)

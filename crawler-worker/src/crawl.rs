@@ -198,10 +198,17 @@ impl Crawler {
             ProductAnswer::Discontinued => return Ok(ItemOutcome::Discontinued),
             ProductAnswer::Product(page) => page,
         };
-        let request = site.spec_request(&job.pcode, &page.description);
-        let spec = self.requester.fetch(session, &request, &target, parsed(parse_spec)).await?;
-        let request = site.shops_request(&job.pcode, &page.description);
-        let shops = self.requester.fetch(session, &request, &target, parsed(parse_shops)).await?;
+        // Both need only the product page's values: sent side by side when slots are free.
+        let (spec_request, shops_request) =
+            (site.spec_request(&job.pcode, &page.description), site.shops_request(&job.pcode, &page.description));
+        // The first request to fail for good ends the other: the job is dead either way.
+        let mut beside = session.fork();
+        let both = tokio::try_join!(
+            self.requester.fetch(session, &spec_request, &target, parsed(parse_spec)),
+            self.requester.fetch(&mut beside, &shops_request, &target, parsed(parse_shops)),
+        );
+        session.absorb(beside);
+        let (spec, shops) = both?;
         for group in &shops.unknown_groups {
             // Reported, never silently dropped: the rows are not stored (the contract has four
             // lists), so an operator must look at this container.

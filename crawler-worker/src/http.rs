@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::StatusCode;
+use tokio::sync::Semaphore;
 
 use crate::complete::{self, AnswerKind};
 use crate::danawa::{self, Method, Request};
@@ -43,6 +44,8 @@ pub(crate) struct Fetcher {
     next_agent: AtomicUsize,
     settings: HttpSettings,
     rate: Option<RateLimiter>,
+    /// `--concurrency` permits: a request holds one from its budget token to its last byte.
+    slots: Arc<Semaphore>,
     metrics: CrawlerMetrics,
 }
 
@@ -51,6 +54,7 @@ impl Fetcher {
     /// When a proxy URL is not valid or the TLS back end cannot start.
     pub(crate) fn new(
         settings: HttpSettings,
+        concurrency: usize,
         rate: Option<RateLimiter>,
         metrics: CrawlerMetrics,
     ) -> Result<Arc<Self>, reqwest::Error> {
@@ -70,6 +74,7 @@ impl Fetcher {
             next_agent: AtomicUsize::new(start),
             settings,
             rate,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
             metrics,
         }))
     }
@@ -115,6 +120,24 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// A second session with this one's proxy and User-Agent, for a request sent beside this
+    /// session's (an item's spec table and shop list); [`Session::absorb`] adds its counts back.
+    pub(crate) fn fork(&self) -> Session {
+        Session {
+            fetcher: self.fetcher.clone(),
+            route: self.route,
+            agent: self.agent,
+            requests: 0,
+            http_time: Duration::ZERO,
+        }
+    }
+
+    /// Adds a forked session's requests and time to this one's.
+    pub(crate) fn absorb(&mut self, other: Session) {
+        self.requests += other.requests;
+        self.http_time += other.http_time;
+    }
+
     /// After a block: the next proxy and another User-Agent for the rest of the job; what the
     /// session has counted stays.
     pub(crate) fn rotate(&mut self) {
@@ -155,6 +178,11 @@ impl Session {
     /// [`CrawlError::Network`] when no answer was read; [`CrawlError::Redis`] when the shared
     /// budget cannot be asked.
     pub(crate) async fn exchange(&mut self, request: &Request, fresh: bool) -> Result<Exchange, CrawlError> {
+        // The slot first, then the budget: a token is never spent by a request that then
+        // waits for a slot (tokens saved up that way would go out as a burst).
+        let slots = self.fetcher.slots.clone();
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _slot = slots.acquire().await.ok();
         self.wait_for_turn().await?;
         let fetcher = &self.fetcher;
         let route = &fetcher.routes[self.route];

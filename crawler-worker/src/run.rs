@@ -28,12 +28,12 @@ use crate::worker::CrawlHandler;
 pub async fn run_crawler(settings: CrawlerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
     check_environment(&settings).await?;
     let keys = settings.common.keys();
-    let pool =
-        common::redis_pool::pool(&settings.common.redis_url, settings.concurrency * 2 + 4).context("Redis URL")?;
+    let pool = common::redis_pool::pool(&settings.common.redis_url, settings.jobs() * 2 + 4).context("Redis URL")?;
     let mut registry = Registry::default();
-    let metrics = CrawlerMetrics::register(&mut registry, settings.concurrency);
+    let metrics = CrawlerMetrics::register(&mut registry, settings.jobs());
     let rate = settings.global_rps.map(|rps| RateLimiter::new(pool.clone(), keys.rate_limit(), rps));
-    let fetcher = Fetcher::new(settings.http.client(), rate, metrics.clone()).context("HTTP client")?;
+    let fetcher =
+        Fetcher::new(settings.http.client(), settings.concurrency, rate, metrics.clone()).context("HTTP client")?;
     let requester = Requester {
         fetcher,
         tor: tor_control(&settings),
@@ -60,7 +60,7 @@ pub async fn run_crawler(settings: CrawlerSettings, shutdown: CancellationToken)
         .await
         .with_context(|| format!("cannot serve endpoints on {}", settings.worker.http_addr))?;
     let consumer_settings =
-        settings.worker.consumer(keys.jobs(), CRAWLERS_GROUP, settings.concurrency, (1, std::time::Duration::ZERO));
+        settings.worker.consumer(keys.jobs(), CRAWLERS_GROUP, settings.jobs(), (1, std::time::Duration::ZERO));
     tracing::info!(
         consumer = %consumer_settings.consumer,
         slots = consumer_settings.slots,

@@ -16,9 +16,15 @@ pub struct CrawlerSettings {
     #[command(flatten)]
     pub worker: WorkerSettings,
 
-    /// Jobs in flight in this process; the requests of one job run one after another.
+    /// Requests in flight to the site from this process, at most. Only the exchange itself
+    /// holds a slot: parsing, Redis steps and waiting hold none.
     #[arg(long, env = "EK_CONCURRENCY", default_value_t = 3)]
     pub concurrency: usize,
+
+    /// Jobs this process holds at once (default: 3 × --concurrency): more jobs than request
+    /// slots, so a freed slot is taken at once by a job that was parsing or acking.
+    #[arg(long, env = "EK_JOBS_IN_FLIGHT")]
+    pub jobs_in_flight: Option<usize>,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -49,6 +55,18 @@ pub struct CrawlerSettings {
     /// longer `Retry-After` wins.
     #[arg(long, env = "EK_RETRY_BASE", value_parser = humantime::parse_duration, default_value = "500ms")]
     pub retry_base: Duration,
+}
+
+/// Jobs held per request slot when `--jobs-in-flight` is not set: a job spends about as long
+/// parsing, acking and claiming as waiting for one answer at zero latency, and an item job
+/// may use two slots at once (spec table and shop list).
+pub const JOBS_PER_SLOT: usize = 3;
+
+impl CrawlerSettings {
+    /// `--jobs-in-flight`, or [`JOBS_PER_SLOT`] per request slot.
+    pub fn jobs(&self) -> usize {
+        self.jobs_in_flight.unwrap_or(self.concurrency * JOBS_PER_SLOT).max(1)
+    }
 }
 
 /// How the crawler talks to the site, shared by `run` and `capture`.

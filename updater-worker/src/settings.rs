@@ -13,12 +13,15 @@ pub struct UpdaterSettings {
     #[command(flatten)]
     pub worker: WorkerSettings,
 
-    /// Results written per MongoDB transaction.
-    #[arg(long, env = "EK_BATCH_SIZE", default_value_t = 10)]
+    /// Most results written per MongoDB transaction. Batches adapt: a read takes every
+    /// result waiting, up to this cap, so batches grow while results pile up during a write
+    /// and shrink to one when the updater keeps up.
+    #[arg(long, env = "EK_BATCH_SIZE", default_value_t = 64)]
     pub batch_size: usize,
 
-    /// How long to wait for a batch to fill once its first result arrived.
-    #[arg(long, env = "EK_BATCH_WAIT", value_parser = humantime::parse_duration, default_value = "200ms")]
+    /// How long a batch may wait for more results once its first arrived; 0 (the default)
+    /// sends what is waiting at once. A longer wait only adds latency at low load.
+    #[arg(long, env = "EK_BATCH_WAIT", value_parser = humantime::parse_duration, default_value = "0s")]
     pub batch_wait: Duration,
 
     /// Batches in flight in this process.

@@ -1,4 +1,4 @@
-//! A batch is one transaction: a server-side failure at its 10th write leaves none of it
+//! A batch is one transaction: a server-side failure after its ten writes leaves none of it
 //! visible, the retry makes all of it visible; a refused or invalid entry is rejected alone.
 
 mod support;
@@ -8,9 +8,16 @@ use support::{applied, run_now, single, Env, ListSpec};
 use tokio_util::sync::CancellationToken;
 use updater_worker::store::{Entry, EntryOutcome, StoreError};
 
-/// Ten list results (one `update` command each), pcodes 1..=10.
+/// Ten list results, pcodes 1..=10: one `update` command writes all ten.
 fn ten_results() -> Vec<(String, common::messages::CrawlResult)> {
     let spec = ListSpec::new("r1", "ssd", run_now());
+    (1..=10).map(|n| (format!("1-{n}"), spec.result(vec![single(&n.to_string(), n)]))).collect()
+}
+
+/// Ten list results of a category with item jobs: the batch's second `update` command (the
+/// `isUpdating` marks) comes after all ten entries are written.
+fn ten_results_with_items() -> Vec<(String, common::messages::CrawlResult)> {
+    let spec = ListSpec::new("r1", "cpu", run_now()).items(run_now());
     (1..=10).map(|n| (format!("1-{n}"), spec.result(vec![single(&n.to_string(), n)]))).collect()
 }
 
@@ -19,18 +26,19 @@ fn entries(batch: &[(String, common::messages::CrawlResult)]) -> Vec<Entry<'_>> 
 }
 
 #[tokio::test]
-async fn a_failure_at_the_tenth_write_leaves_none_visible_and_the_retry_all() {
+async fn a_failure_after_ten_writes_leaves_none_visible_and_the_retry_all() {
     let env = Env::start().await;
-    let batch = ten_results();
-    // WriteConflict with its TransientTransactionError label, as a real conflict answers.
-    env.fail_command("update", 9, 1, 112, &["TransientTransactionError"]).await;
+    let batch = ten_results_with_items();
+    // WriteConflict with its TransientTransactionError label, as a real conflict answers, on
+    // the marks that follow the ten entries' writes.
+    env.fail_command("update", 1, 1, 112, &["TransientTransactionError"]).await;
 
-    let error = env.store.apply_batch(&entries(&batch)).await.expect_err("the 10th write fails");
+    let error = env.store.apply_batch(&entries(&batch)).await.expect_err("the marks fail");
     assert!(matches!(error, StoreError::Transient(_)), "{error}");
     assert_eq!(env.parts().count_documents(doc! {}).await.expect("count"), 0, "none of the 10 is visible");
 
     let outcome = env.store.apply_batch(&entries(&batch)).await.expect("the retry commits");
-    assert!(outcome.entries.iter().all(|e| applied(e).is_empty()));
+    assert!(outcome.entries.iter().all(|e| applied(e).len() == 1), "one item job per new part");
     assert_eq!(env.parts().count_documents(doc! {}).await.expect("count"), 10, "all 10 are visible");
     env.assert_contract().await;
 }
@@ -38,8 +46,9 @@ async fn a_failure_at_the_tenth_write_leaves_none_visible_and_the_retry_all() {
 #[tokio::test]
 async fn the_store_retries_a_transient_failure_by_itself() {
     let env = Env::start().await;
-    let batch = ten_results();
-    env.fail_command("update", 9, 2, 112, &["TransientTransactionError"]).await;
+    let batch = ten_results_with_items();
+    // The first attempt fails at its marks, the second at its writes.
+    env.fail_command("update", 1, 2, 112, &["TransientTransactionError"]).await;
 
     let outcome =
         env.store.write_batch(&entries(&batch), &CancellationToken::new()).await.expect("committed after retries");

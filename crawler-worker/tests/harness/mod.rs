@@ -60,6 +60,7 @@ pub(crate) fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) 
             shutdown_grace: Duration::from_secs(10),
         },
         concurrency,
+        jobs_in_flight: None,
         http: HttpArgs {
             proxy: Vec::new(),
             robots: RobotsPolicy::Warn,

@@ -57,10 +57,7 @@ impl Store {
         live: &[usize],
         jobs: &mut [Written],
     ) -> Result<(), AttemptError> {
-        let now = DateTime::now();
-        for &index in live {
-            jobs[index] = self.write_entry(session, index, &batch[index], now).await?;
-        }
+        self.write_entries(session, batch, live, jobs).await?;
         let candidates = candidates(batch, live);
         if candidates.is_empty() {
             return Ok(());
@@ -82,53 +79,104 @@ impl Store {
         Ok(())
     }
 
-    async fn write_entry(
+    /// Every live entry's statements in one `update` command: one round trip for the batch
+    /// (two with item results, whose parts are looked up first), however many entries.
+    async fn write_entries(
         &self,
         session: &mut ClientSession,
-        index: usize,
-        entry: &Entry<'_>,
-        now: DateTime,
-    ) -> Result<Written, AttemptError> {
-        let statements = match entry.result {
-            CrawlResult::List(result) => list::statements(result, now),
-            CrawlResult::Item(result) => item::statements(result, now)
-                .map_err(|error| AttemptError::Entry { index, reason: common::error_text::chain(&error) })?,
-        };
-        let (matched, upserted) = self.update(session, index, statements).await?;
-        let mut written = Written { inserted: upserted, ..Written::default() };
-        match entry.result {
-            CrawlResult::Item(_) if matched > 0 => written.updated = 1,
-            CrawlResult::Item(result) => {
-                // Item jobs are only made for parts a list result created; a missing one was
-                // deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
-                tracing::warn!(entry = entry.id, pcode = %result.job.pcode, "item result for a part that does not exist; skipped");
-            }
-            CrawlResult::List(_) => {}
+        batch: &[Entry<'_>],
+        live: &[usize],
+        jobs: &mut [Written],
+    ) -> Result<(), AttemptError> {
+        let now = DateTime::now();
+        let mut existing = self.existing_items(session, batch, live).await?;
+        let (mut statements, mut owners) = (Vec::new(), Vec::new());
+        for &index in live {
+            let entry = &batch[index];
+            let entry_statements = match entry.result {
+                CrawlResult::List(result) => {
+                    // Written before the entries after it, as if each entry were its own
+                    // command: an item result later in the batch finds these parts.
+                    existing.extend(result.products.iter().flat_map(|p| &p.variants).map(|v| v.pcode.clone()));
+                    list::statements(result, now)
+                }
+                CrawlResult::Item(result) if !existing.contains(result.job.pcode.as_str()) => {
+                    // Item jobs are only made for parts a list result created; a missing one
+                    // was deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
+                    tracing::warn!(entry = entry.id, pcode = %result.job.pcode, "item result for a part that does not exist; skipped");
+                    continue;
+                }
+                CrawlResult::Item(result) => {
+                    jobs[index].updated = 1;
+                    item::statements(result, now)
+                        .map_err(|error| AttemptError::Entry { index, reason: common::error_text::chain(&error) })?
+                }
+            };
+            owners.extend(std::iter::repeat_n(index, entry_statements.len()));
+            statements.extend(entry_statements);
         }
-        Ok(written)
+        for statement in self.update(session, &owners, statements).await? {
+            jobs[owners[statement]].inserted += 1;
+        }
+        Ok(())
     }
 
-    /// Runs one `update` command (all statements of one entry: one round trip) and returns
-    /// how many documents its statements matched or inserted, and how many it inserted.
+    /// The pcodes of the batch's item results that have a part before the batch.
+    async fn existing_items<'a>(
+        &self,
+        session: &mut ClientSession,
+        batch: &[Entry<'a>],
+        live: &[usize],
+    ) -> Result<HashSet<String>, AttemptError> {
+        let pcodes: Vec<&str> = live
+            .iter()
+            .filter_map(|&index| match batch[index].result {
+                CrawlResult::Item(result) => Some(result.job.pcode.as_str()),
+                CrawlResult::List(_) => None,
+            })
+            .collect();
+        let mut existing = HashSet::new();
+        if pcodes.is_empty() {
+            return Ok(existing);
+        }
+        let mut found = self
+            .parts
+            .find(doc! {"pcode": {"$in": pcodes}})
+            .projection(doc! {"_id": 0, "pcode": 1})
+            .session(&mut *session)
+            .await
+            .map_err(classify)?;
+        while let Some(doc) = found.stream(&mut *session).try_next().await.map_err(classify)? {
+            if let Ok(pcode) = doc.get_str("pcode") {
+                existing.insert(pcode.to_owned());
+            }
+        }
+        Ok(existing)
+    }
+
+    /// Runs one `update` command; `owners[i]` is the batch index of the entry statement `i`
+    /// belongs to (`usize::MAX`: none). Returns the indexes of the statements that inserted.
     async fn update(
         &self,
         session: &mut ClientSession,
-        index: usize,
+        owners: &[usize],
         statements: Vec<Document>,
-    ) -> Result<(i64, u32), AttemptError> {
+    ) -> Result<Vec<usize>, AttemptError> {
         if statements.is_empty() {
-            return Ok((0, 0));
+            return Ok(Vec::new());
         }
         let command = doc! {"update": COLLECTION, "updates": statements, "ordered": true};
         let reply = self.database.run_command(command).session(&mut *session).await.map_err(classify)?;
         if let Ok(errors) = reply.get_array("writeErrors") {
             if let Some(Bson::Document(first)) = errors.first() {
                 let code = first.get_i32("code").unwrap_or_default();
-                return Err(write_error(index, code, first.get_str("errmsg").unwrap_or("no message")));
+                let statement = usize::try_from(number(first, "index")).ok();
+                let owner = statement.and_then(|i| owners.get(i).copied()).unwrap_or(usize::MAX);
+                return Err(write_error(owner, code, first.get_str("errmsg").unwrap_or("no message")));
             }
         }
-        let upserted = reply.get_array("upserted").map_or(0, |u| u32::try_from(u.len()).unwrap_or(u32::MAX));
-        Ok((number(&reply, "n"), upserted))
+        let upserted = reply.get_array("upserted").map(Vec::as_slice).unwrap_or_default();
+        Ok(upserted.iter().filter_map(|u| usize::try_from(number(u.as_document()?, "index")).ok()).collect())
     }
 
     /// The candidates' pcodes that have no price point at or after their policy's cut-off.
@@ -178,7 +226,7 @@ impl Store {
         for candidate in claimed {
             by_run.entry(candidate.list.job.run_id.as_str()).or_default().push(candidate.pcode);
         }
-        let statements = by_run
+        let statements: Vec<Document> = by_run
             .into_iter()
             .map(|(run, pcodes)| {
                 doc! {
@@ -189,7 +237,8 @@ impl Store {
             })
             .collect();
         // Not attributable to one entry: a refusal here fails the batch rather than an entry.
-        match self.update(session, usize::MAX, statements).await {
+        let owners = vec![usize::MAX; statements.len()];
+        match self.update(session, &owners, statements).await {
             Err(AttemptError::Entry { reason, .. }) => {
                 Err(AttemptError::Retry(Retry::Transient(TransientCause::MarkRefused(reason))))
             }
