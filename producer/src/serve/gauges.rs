@@ -58,7 +58,7 @@ impl Reading {
 /// The cached reading and how to renew it.
 #[derive(Debug)]
 pub struct QueueGauges {
-    pool: deadpool_redis::Pool,
+    pool: common::redis_pool::Pool,
     keys: Keys,
     ttl: Duration,
     /// When the reading in `current` was taken; held across a refresh, so concurrent scrapes
@@ -68,7 +68,7 @@ pub struct QueueGauges {
 }
 
 impl QueueGauges {
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys, ttl: Duration) -> Self {
+    pub fn new(pool: common::redis_pool::Pool, keys: Keys, ttl: Duration) -> Self {
         Self {
             pool,
             keys,

@@ -22,7 +22,7 @@ pub struct ClaimRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
     #[error("no Redis connection: {0}")]
-    Pool(#[from] deadpool_redis::PoolError),
+    Pool(#[from] common::redis_pool::PoolError),
     #[error("claim script failed: {0}")]
     Script(#[from] redis::RedisError),
     #[error("claim script answered {got} flags for {asked} claims")]
@@ -32,14 +32,14 @@ pub enum ClaimError {
 /// Runs `claim_items.lua` against the deployment's Redis.
 #[derive(Clone)]
 pub struct Claimer {
-    pool: deadpool_redis::Pool,
+    pool: common::redis_pool::Pool,
     keys: Keys,
     script: redis::Script,
     ttl: Duration,
 }
 
 impl Claimer {
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys) -> Self {
+    pub fn new(pool: common::redis_pool::Pool, keys: Keys) -> Self {
         Self { pool, keys, script: redis::Script::new(SCRIPT), ttl: DEFAULT_CLAIM_TTL }
     }
 
