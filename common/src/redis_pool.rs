@@ -285,6 +285,29 @@ impl ConnectionLike for RedisConnection {
     }
 }
 
+impl Connection {
+    /// Runs a command about the node itself (`INFO`, `WAIT`), which names no key, on the
+    /// primary that holds `key`: a Cluster would otherwise send it to every node (or any).
+    ///
+    /// # Errors
+    /// Redis errors, or a reply that is not a `T`.
+    pub async fn query_on_owner_of<T: redis::FromRedisValue>(
+        &mut self,
+        key: &str,
+        cmd: &redis::Cmd,
+    ) -> redis::RedisResult<T> {
+        match &mut *self.conn {
+            RedisConnection::Node(conn) => cmd.query_async(conn).await,
+            RedisConnection::Cluster(conn) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master));
+                let value = conn.route_command(cmd.clone(), RoutingInfo::SingleNode(route)).await?;
+                Ok(redis::from_redis_value(value)?)
+            }
+        }
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
         self.conn.req_packed_command(cmd)

@@ -53,7 +53,6 @@ impl RedisServer {
         server
     }
 
-
     pub fn port(&self) -> u16 {
         self.port
     }

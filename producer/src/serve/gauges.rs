@@ -107,7 +107,8 @@ impl QueueGauges {
     async fn read(&self) -> Result<(Status, RedisMemory), crate::Error> {
         let mut conn = self.pool.get().await?;
         let status = status::collect(&mut conn, &self.keys, &mut Vec::new()).await?;
-        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await?;
+        // The memory of the node holding the keys (on a Cluster, the primary of their slot).
+        let info: String = conn.query_on_owner_of(&self.keys.jobs(), redis::cmd("INFO").arg("memory")).await?;
         Ok((status, RedisMemory::parse(&info)))
     }
 
