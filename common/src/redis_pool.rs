@@ -12,7 +12,10 @@
 //!   died or came back as a replica.
 //! - **cluster:** redis-rs's cluster connection routes each command (and each script call,
 //!   by its first key) to the slot owner, follows `MOVED`/`ASK` and re-reads the slot map
-//!   when a node fails; `SCRIPT LOAD` goes to every primary.
+//!   when a node fails; `SCRIPT LOAD` goes to every primary. It does not follow `MOVED` for a
+//!   transaction (`MULTI`/`EXEC` pipelines) and keeps its stale slot map then, so a connection
+//!   that saw an error of the topology is not handed out again: its successor reads the map
+//!   afresh.
 //!
 //! deadpool-redis's own Sentinel and Cluster managers take no response timeout (redis-rs's
 //! default would cut blocking reads off), hence the manager here.
@@ -198,14 +201,31 @@ impl fmt::Debug for Manager {
 /// A connection to one node (single, or the Sentinels' primary) or to a whole Cluster.
 pub enum RedisConnection {
     Node(MultiplexedConnection),
-    Cluster(ClusterConnection),
+    /// `stale`: an answer said the slot map or a node changed (see [`topology_changed`]).
+    Cluster {
+        conn: ClusterConnection,
+        stale: bool,
+    },
+}
+
+/// Errors after which a cluster connection's view of the slots may be wrong: connection
+/// failures, redirects and a transaction aborted (by a redirect, as redis-rs reports it).
+fn topology_changed(e: &RedisError) -> bool {
+    use redis::{ErrorKind::Server, ServerErrorKind as S};
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            Server(S::Moved | S::Ask | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly | S::ExecAbort)
+        )
 }
 
 impl fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Node(_) => "RedisConnection::Node",
-            Self::Cluster(_) => "RedisConnection::Cluster",
+            Self::Cluster { .. } => "RedisConnection::Cluster",
         })
     }
 }
@@ -220,7 +240,9 @@ impl managed::Manager for Manager {
             Kind::Sentinel { client, config } => {
                 RedisConnection::Node(client.lock().await.get_async_connection_with_config(config).await?)
             }
-            Kind::Cluster(client) => RedisConnection::Cluster(client.get_async_connection().await?),
+            Kind::Cluster(client) => {
+                RedisConnection::Cluster { conn: client.get_async_connection().await?, stale: false }
+            }
         })
     }
 
@@ -239,9 +261,10 @@ impl managed::Manager for Manager {
                     _ => Err(RecycleError::message("no longer the primary")),
                 }
             }
-            // The cluster connection reconnects and re-reads the slot map itself; a PING here
-            // would go to every node and fail the whole connection for one dead node.
-            (RedisConnection::Cluster(_), _) => Ok(()),
+            // Otherwise the cluster connection reconnects and re-reads the slot map itself; a
+            // PING here would go to every node and fail the whole connection for one dead node.
+            (RedisConnection::Cluster { stale: true, .. }, _) => Err(RecycleError::message("the slot map changed")),
+            (RedisConnection::Cluster { stale: false, .. }, _) => Ok(()),
         }
     }
 }
@@ -261,7 +284,11 @@ impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
         match self {
             Self::Node(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Cluster { conn, stale } => Box::pin(async move {
+                let reply = conn.req_packed_command(cmd).await;
+                *stale |= reply.as_ref().is_err_and(topology_changed);
+                reply
+            }),
         }
     }
 
@@ -273,14 +300,18 @@ impl ConnectionLike for RedisConnection {
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
         match self {
             Self::Node(c) => c.req_packed_commands(cmd, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster { conn, stale } => Box::pin(async move {
+                let reply = conn.req_packed_commands(cmd, offset, count).await;
+                *stale |= reply.as_ref().is_err_and(topology_changed);
+                reply
+            }),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Self::Node(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
+            Self::Cluster { conn, .. } => conn.get_db(),
         }
     }
 }
@@ -298,11 +329,12 @@ impl Connection {
     ) -> redis::RedisResult<T> {
         match &mut *self.conn {
             RedisConnection::Node(conn) => cmd.query_async(conn).await,
-            RedisConnection::Cluster(conn) => {
+            RedisConnection::Cluster { conn, stale } => {
                 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
                 let route = SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master));
-                let value = conn.route_command(cmd.clone(), RoutingInfo::SingleNode(route)).await?;
-                Ok(redis::from_redis_value(value)?)
+                let value = conn.route_command(cmd.clone(), RoutingInfo::SingleNode(route)).await;
+                *stale |= value.as_ref().is_err_and(topology_changed);
+                Ok(redis::from_redis_value(value?)?)
             }
         }
     }
