@@ -11,6 +11,10 @@
 //! | `MONGODB_URI_FILE` | the MongoDB connection string | `MONGODB_URI` |
 //! | `EK_TOR_PASSWORD_FILE` | the Tor control password | `EK_TOR_PASSWORD` |
 //!
+//! An empty Redis setting (`REDIS_URL=""`, ...) counts as unset, as here for the `*_FILE`
+//! variables: a compose override file cannot remove a variable the base file sets, only empty
+//! it (deploy/compose/redis-sentinel.yml drops the single-node `REDIS_URL` that way).
+//!
 //! A variable given both ways is refused (which one wins would be a guess). A file's trailing
 //! newline is dropped (`echo pw > file` writes one). Errors name the variable and the path,
 //! never the content.
@@ -41,12 +45,24 @@ pub enum SecretFileError {
     Both { file_variable: &'static str, variable: &'static str },
 }
 
+/// Redis settings that an empty value unsets (clap would take `""` as a value, and refuse it).
+pub const EMPTY_IS_UNSET: [&str; 5] =
+    ["REDIS_URL", "REDIS_PASSWORD", "REDIS_SENTINELS", "REDIS_SENTINEL_PASSWORD", "REDIS_CLUSTER_NODES"];
+
+/// The variables of [`EMPTY_IS_UNSET`] that are set but empty.
+pub fn empty_settings(env: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    EMPTY_IS_UNSET.into_iter().filter(|name| env(name).is_some_and(|v| v.is_empty())).collect()
+}
+
 /// Reads the `*_FILE` variables of the process environment and sets the variables they stand
 /// for. Call it before any thread starts (first thing in `main`): it changes the environment.
 ///
 /// # Errors
 /// An unreadable or empty file, or a secret given both ways.
 pub fn load_secret_files() -> Result<(), SecretFileError> {
+    for name in empty_settings(|name| std::env::var(name).ok()) {
+        std::env::remove_var(name);
+    }
     let resolved = resolve(|name| std::env::var(name).ok().filter(|v| !v.is_empty()), |p| std::fs::read_to_string(p))?;
     for (name, value) in resolved {
         std::env::set_var(name, value);
@@ -108,6 +124,12 @@ mod tests {
         assert_eq!(got["MONGODB_URI"], "mongodb://m:27017/?replicaSet=rs0");
         assert_eq!(got["EK_TOR_PASSWORD"], "hunter2");
         assert!(!got.contains_key("REDIS_URL"));
+    }
+
+    #[test]
+    fn empty_redis_settings_count_as_unset() {
+        let env: HashMap<&str, &str> = [("REDIS_URL", ""), ("REDIS_MODE", ""), ("REDIS_PASSWORD", "x")].into();
+        assert_eq!(empty_settings(|n| env.get(n).map(|v| (*v).to_owned())), ["REDIS_URL"]);
     }
 
     #[test]
