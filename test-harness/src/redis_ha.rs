@@ -124,6 +124,21 @@ impl RedisSentinel {
         took
     }
 
+    /// A planned failover (`SENTINEL FAILOVER`): the primary stays up and becomes a replica,
+    /// so connections to it stay open and its writes are refused (`READONLY`). Returns once
+    /// every Sentinel names the other node and the old primary is in sync as its replica.
+    pub fn switch_over(&mut self) {
+        let old = self.primary_port();
+        self.sentinel_cli(self.sentinels[0].port, &["SENTINEL", "FAILOVER", SENTINEL_MASTER])
+            .expect("SENTINEL FAILOVER");
+        for sentinel in &self.sentinels {
+            wait_for("the Sentinels to name the new primary", || {
+                self.reported_primary(sentinel.port).filter(|p| *p != old).map(drop)
+            });
+        }
+        wait_for("the old primary to follow the new one", || in_sync(old, &self.password));
+    }
+
     fn replica_port(&self) -> u16 {
         let primary = self.primary_port();
         self.nodes.iter().map(RedisServer::port).find(|p| *p != primary).expect("two nodes")
