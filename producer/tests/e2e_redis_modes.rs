@@ -2,10 +2,12 @@
 //! run highly available (issue 17): a primary with a replica watched by three Sentinels, and a
 //! 3+3 Cluster. Mid-run the primary holding the keys is killed and its replica promoted; the
 //! run still completes with `parts` equal to the ground truth, every sample of the status
-//! balanced, and every part counted once — nothing lost, nothing counted twice.
+//! balanced, and every part counted once — nothing lost, nothing counted twice. `producer
+//! serve` reads the queue gauges and Redis's memory through the failover too.
 
 mod pipeline;
 
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use danawa_sim::{CatalogueParams, FaultConfig, Latency, SimConfig};
@@ -30,9 +32,13 @@ const FAIL_OVER_AFTER_DONE: u64 = 60;
 async fn run_through_a_failover(pipeline: &mut Pipeline, fail_over: impl Fn(&mut Redis) -> Duration) -> Duration {
     let workers: Vec<Child> =
         (0..2).flat_map(|n| [pipeline.worker("crawler", n), pipeline.worker("updater", n)]).collect();
+    let serve_port = test_harness::free_port();
+    let mut serve_cmd = pipeline.producer(&["serve"]);
+    serve_cmd.env("EK_HTTP_ADDR", format!("127.0.0.1:{serve_port}"));
+    let serve = Child::spawn(serve_cmd, &pipeline.dir.path().join("serve.log")).expect("producer serve");
     let mut producer = pipeline.run_producer();
     let mut took = None;
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if let Some(status) = producer.try_wait() {
             assert_eq!(status.code(), Some(0), "the run completes");
@@ -62,8 +68,29 @@ async fn run_through_a_failover(pipeline: &mut Pipeline, fail_over: impl Fn(&mut
         let text = std::fs::read_to_string(log.path()).unwrap_or_default();
         assert!(!text.contains(pipeline.redis.password()), "no password in {}", log.path().display());
     }
-    drop(workers);
+    let metrics = metrics(serve_port);
+    for gauge in ["ek_redis_up 1", "ek_redis_memory_used_bytes "] {
+        assert!(metrics.lines().any(|l| l.starts_with(gauge)), "producer serve: no `{gauge}` in\n{metrics}");
+    }
+    drop((workers, serve));
     took
+}
+
+/// The body of `GET /metrics` from `producer serve`, once it answers with a fresh reading.
+fn metrics(port: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = std::net::TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").ok()?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).ok()?;
+            Some(text)
+        });
+        match body {
+            Some(text) if text.contains("ek_redis_up 1") || Instant::now() > deadline => return text,
+            _ => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
