@@ -2,7 +2,8 @@
 # check-deploy.sh: the CI check of the deployment files (issues 7 and 13).
 #
 #   1. docker-compose.yml: `docker-compose config -q` (Debian's docker-compose v1; no Docker
-#      engine needed) for the default, offline and monitoring profiles and .env.example; the
+#      engine needed) for the default, offline and monitoring profiles, .env.example and the
+#      Redis Sentinel and Cluster override files (deploy/compose/redis-*.yml); the
 #      compose-spec JSON schema (what Compose v2 reads); deploy/check/compose_rules.py: profiles
 #      (no documented `docker compose up` starts a crawl), memory limits, Redis maxmemory under
 #      its limit, secrets as files only, health checks, Prometheus scraping every worker.
@@ -101,6 +102,11 @@ check_compose() {
 
   docker-compose --env-file "$env" -f docker-compose.yml config -q
   docker-compose --env-file "$ROOT/.env.example" -f docker-compose.yml config -q
+  # The Redis modes beyond one node (deploy/compose/redis-*.yml on top of the base file).
+  local mode
+  for mode in sentinel cluster; do
+    docker-compose --env-file "$env" -f docker-compose.yml -f "deploy/compose/redis-$mode.yml" config -q
+  done
   docker-compose --env-file "$offline" -f docker-compose.yml --profile offline config -q
   docker-compose --env-file "$env" -f docker-compose.yml --profile monitoring config -q
   docker-compose --env-file "$offline" -f docker-compose.yml --profile offline --profile monitoring --profile run config >"$all"
@@ -115,7 +121,7 @@ check_compose() {
   fi
   "$PY" "$ROOT/deploy/check/compose_rules.py" --all-profiles "$all" --prometheus deploy/monitoring/prometheus.yml \
     README.md docs/OPERATING.md docker-compose.yml .env.example >"$TMP/summary.rules"
-  note "config -q ok (default, offline, monitoring, .env.example); compose-spec schema ok; $(cat "$TMP/summary.rules")"
+  note "config -q ok (default, offline, monitoring, .env.example, redis-sentinel, redis-cluster); compose-spec schema ok; $(cat "$TMP/summary.rules")"
 }
 
 # --- 1b. monitoring: alert rules, their unit tests, the dashboard -------------------------------

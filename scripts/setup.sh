@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests, `make run` and the benchmarks need, only where it is missing:
-# Debian packages (redis-server; microsocks and tor for the proxy tests; prometheus for promtool)
+# Debian packages (redis-server, redis-tools; microsocks and tor for the proxy tests; prometheus for promtool)
 # and SecantusDB in the project's own virtualenv (.venv, ignored by git). Safe to run again: it
 # does nothing then.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=()
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
+# redis-cli: the harness joins its test Cluster and asks its Sentinels with it.
+command -v redis-cli >/dev/null || apt_packages+=(redis-tools)
 command -v microsocks >/dev/null || apt_packages+=(microsocks)
 command -v tor >/dev/null || apt_packages+=(tor)
 # promtool checks and unit-tests the alert rules (scripts/check-deploy.sh).

@@ -81,7 +81,7 @@ async fn metrics(State(state): State<EndpointState>) -> impl IntoResponse {
 }
 
 /// A readiness check that pings Redis through the pool.
-pub fn redis_ready(pool: deadpool_redis::Pool) -> ReadinessCheck {
+pub fn redis_ready(pool: crate::redis_pool::Pool) -> ReadinessCheck {
     Arc::new(move || {
         let pool = pool.clone();
         Box::pin(async move {

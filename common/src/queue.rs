@@ -83,14 +83,14 @@ pub enum StepOutcome {
 /// and must not be lost); `None` when `shutdown` comes first — the entries then stay pending
 /// and are redone, idempotently, by whoever takes them.
 pub async fn apply_until_done(
-    pool: &deadpool_redis::Pool,
+    pool: &crate::redis_pool::Pool,
     group: &str,
     steps: &[Step],
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Option<Vec<StepOutcome>> {
     let policy = RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(10));
     retry("record finished work in Redis", policy, shutdown, || async {
-        let mut conn = pool.get().await.map_err(|e| Always(crate::consumer::pool_error(e)))?;
+        let mut conn = pool.get().await.map_err(|e| Always(crate::redis_pool::pool_error(e)))?;
         apply(&mut conn, group, steps).await.map_err(Always)
     })
     .await

@@ -6,9 +6,14 @@
 //! | variable | what the file holds | becomes |
 //! | --- | --- | --- |
 //! | `REDIS_URL_FILE` | the whole Redis URL, password included | `REDIS_URL` |
-//! | `REDIS_PASSWORD_FILE` | the Redis password alone | the password of `REDIS_URL` (`redis://redis:6379/0`) |
+//! | `REDIS_PASSWORD_FILE` | the Redis password alone (every mode; single: for a `REDIS_URL` without one) | `REDIS_PASSWORD` |
+//! | `REDIS_SENTINEL_PASSWORD_FILE` | the Sentinels' password | `REDIS_SENTINEL_PASSWORD` |
 //! | `MONGODB_URI_FILE` | the MongoDB connection string | `MONGODB_URI` |
 //! | `EK_TOR_PASSWORD_FILE` | the Tor control password | `EK_TOR_PASSWORD` |
+//!
+//! An empty Redis setting (`REDIS_URL=""`, ...) counts as unset, as here for the `*_FILE`
+//! variables: a compose override file cannot remove a variable the base file sets, only empty
+//! it (deploy/compose/redis-sentinel.yml drops the single-node `REDIS_URL` that way).
 //!
 //! A variable given both ways is refused (which one wins would be a guess). A file's trailing
 //! newline is dropped (`echo pw > file` writes one). Errors name the variable and the path,
@@ -17,10 +22,13 @@
 use std::path::{Path, PathBuf};
 
 /// `(file variable, target variable)`: the file's content becomes the target.
-pub const FILE_VARIABLES: [(&str, &str); 3] =
-    [("REDIS_URL_FILE", "REDIS_URL"), ("MONGODB_URI_FILE", "MONGODB_URI"), ("EK_TOR_PASSWORD_FILE", "EK_TOR_PASSWORD")];
-/// Holds the Redis password alone; it is put into `REDIS_URL`.
-pub const REDIS_PASSWORD_FILE: &str = "REDIS_PASSWORD_FILE";
+pub const FILE_VARIABLES: [(&str, &str); 5] = [
+    ("REDIS_URL_FILE", "REDIS_URL"),
+    ("REDIS_PASSWORD_FILE", "REDIS_PASSWORD"),
+    ("REDIS_SENTINEL_PASSWORD_FILE", "REDIS_SENTINEL_PASSWORD"),
+    ("MONGODB_URI_FILE", "MONGODB_URI"),
+    ("EK_TOR_PASSWORD_FILE", "EK_TOR_PASSWORD"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretFileError {
@@ -35,8 +43,15 @@ pub enum SecretFileError {
     Empty { variable: &'static str, path: PathBuf },
     #[error("both {file_variable} and {variable} are set: give the secret one way")]
     Both { file_variable: &'static str, variable: &'static str },
-    #[error("REDIS_PASSWORD_FILE needs REDIS_URL without a password (e.g. redis://redis:6379/0)")]
-    PasswordTarget,
+}
+
+/// Redis settings that an empty value unsets (clap would take `""` as a value, and refuse it).
+pub const EMPTY_IS_UNSET: [&str; 5] =
+    ["REDIS_URL", "REDIS_PASSWORD", "REDIS_SENTINELS", "REDIS_SENTINEL_PASSWORD", "REDIS_CLUSTER_NODES"];
+
+/// The variables of [`EMPTY_IS_UNSET`] that are set but empty.
+pub fn empty_settings(env: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    EMPTY_IS_UNSET.into_iter().filter(|name| env(name).is_some_and(|v| v.is_empty())).collect()
 }
 
 /// Reads the `*_FILE` variables of the process environment and sets the variables they stand
@@ -45,6 +60,9 @@ pub enum SecretFileError {
 /// # Errors
 /// An unreadable or empty file, or a secret given both ways.
 pub fn load_secret_files() -> Result<(), SecretFileError> {
+    for name in empty_settings(|name| std::env::var(name).ok()) {
+        std::env::remove_var(name);
+    }
     let resolved = resolve(|name| std::env::var(name).ok().filter(|v| !v.is_empty()), |p| std::fs::read_to_string(p))?;
     for (name, value) in resolved {
         std::env::set_var(name, value);
@@ -76,17 +94,6 @@ pub fn resolve(
             return Err(SecretFileError::Both { file_variable, variable });
         }
         out.push((variable, read_secret(file_variable, PathBuf::from(path))?));
-    }
-    if let Some(path) = env(REDIS_PASSWORD_FILE) {
-        let password = read_secret(REDIS_PASSWORD_FILE, PathBuf::from(path))?;
-        let base = out.iter().find(|(n, _)| *n == "REDIS_URL").map(|(_, v)| v.clone()).or_else(|| env("REDIS_URL"));
-        let mut url = base.and_then(|u| url::Url::parse(&u).ok()).ok_or(SecretFileError::PasswordTarget)?;
-        if url.password().is_some() {
-            return Err(SecretFileError::Both { file_variable: REDIS_PASSWORD_FILE, variable: "REDIS_URL" });
-        }
-        url.set_password(Some(&password)).map_err(|()| SecretFileError::PasswordTarget)?;
-        out.retain(|(n, _)| *n != "REDIS_URL");
-        out.push(("REDIS_URL", url.to_string()));
     }
     Ok(out)
 }
@@ -120,13 +127,19 @@ mod tests {
     }
 
     #[test]
-    fn a_password_file_goes_into_the_redis_url_percent_encoded() {
-        let got =
-            run(&[("REDIS_URL", "redis://redis:6379/0"), ("REDIS_PASSWORD_FILE", "/s/pw")], &[("/s/pw", "a/b@c\n")])
-                .expect("resolved");
-        let url: crate::secret::SecretUrl = got["REDIS_URL"].parse().expect("url");
-        assert!(url.has_credentials());
-        assert_eq!(url.expose(), "redis://:a%2Fb%40c@redis:6379/0"); // secret-scan: allow (a test value)
+    fn empty_redis_settings_count_as_unset() {
+        let env: HashMap<&str, &str> = [("REDIS_URL", ""), ("REDIS_MODE", ""), ("REDIS_PASSWORD", "x")].into();
+        assert_eq!(empty_settings(|n| env.get(n).map(|v| (*v).to_owned())), ["REDIS_URL"]);
+    }
+
+    #[test]
+    fn password_files_become_their_variables() {
+        let got = run(
+            &[("REDIS_PASSWORD_FILE", "/s/pw"), ("REDIS_SENTINEL_PASSWORD_FILE", "/s/spw")],
+            &[("/s/pw", "a/b@c\n"), ("/s/spw", "s3\n")],
+        )
+        .expect("resolved");
+        assert_eq!((got["REDIS_PASSWORD"].as_str(), got["REDIS_SENTINEL_PASSWORD"].as_str()), ("a/b@c", "s3"));
     }
 
     #[test]
@@ -138,9 +151,7 @@ mod tests {
         assert!(text.contains("EK_TOR_PASSWORD_FILE") && text.contains("/nope"), "{text}");
         assert!(std::error::Error::source(&missing).is_some(), "the io error is kept as the source");
         assert!(matches!(run(&[("REDIS_URL_FILE", "/e")], &[("/e", "\n")]), Err(SecretFileError::Empty { .. })));
-        let with_pw = run(&[("REDIS_URL", "redis://:hunter2@r:6379/0"), ("REDIS_PASSWORD_FILE", "/p")], &[("/p", "x")])
-            .expect_err("password twice");
-        assert!(!format!("{with_pw}").contains("hunter2"));
-        assert!(matches!(run(&[("REDIS_PASSWORD_FILE", "/p")], &[("/p", "x")]), Err(SecretFileError::PasswordTarget)));
+        let twice = run(&[("REDIS_PASSWORD", "hunter2"), ("REDIS_PASSWORD_FILE", "/p")], &[("/p", "x")]);
+        assert!(matches!(twice, Err(SecretFileError::Both { variable: "REDIS_PASSWORD", .. })));
     }
 }

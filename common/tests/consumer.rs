@@ -9,7 +9,7 @@ use common::consumer::{self, BatchHandler, ConsumerSettings, Delivery};
 use common::metrics::WorkerMetrics;
 use common::queue::{self, Add, Step, StepOutcome};
 use common::secret::SecretUrl;
-use deadpool_redis::redis::AsyncCommands;
+use redis::AsyncCommands;
 use test_harness::RedisServer;
 use tokio_util::sync::CancellationToken;
 
@@ -18,9 +18,9 @@ const RESULTS: &str = "{t}:results";
 const COUNTERS: &str = "{t}:run:r:counters";
 const GROUP: &str = "crawlers";
 
-fn pool(server: &RedisServer) -> deadpool_redis::Pool {
+fn pool(server: &RedisServer) -> common::redis_pool::Pool {
     let url: SecretUrl = server.url().parse().expect("url");
-    common::redis_pool::pool(&url, 16).expect("pool")
+    common::redis_pool::pool(&common::redis_pool::Target::Single(url), 16).expect("pool")
 }
 
 fn settings(consumer: &str, slots: usize) -> ConsumerSettings {
@@ -39,7 +39,7 @@ fn settings(consumer: &str, slots: usize) -> ConsumerSettings {
 
 /// Acks each entry with a result, after holding its slot for `work`; records peak concurrency.
 struct Worker {
-    pool: deadpool_redis::Pool,
+    pool: common::redis_pool::Pool,
     work: Duration,
     running: AtomicUsize,
     peak: AtomicUsize,
@@ -47,7 +47,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(pool: deadpool_redis::Pool, work: Duration) -> Arc<Self> {
+    fn new(pool: common::redis_pool::Pool, work: Duration) -> Arc<Self> {
         Arc::new(Self { pool, work, running: AtomicUsize::new(0), peak: AtomicUsize::new(0), seen: Mutex::default() })
     }
 }
@@ -72,7 +72,7 @@ impl BatchHandler for Worker {
     }
 }
 
-async fn enqueue(pool: &deadpool_redis::Pool, n: usize) {
+async fn enqueue(pool: &common::redis_pool::Pool, n: usize) {
     let mut conn = pool.get().await.expect("conn");
     consumer::ensure_group(&mut conn, STREAM, GROUP).await.expect("group");
     for i in 0..n {
@@ -80,7 +80,7 @@ async fn enqueue(pool: &deadpool_redis::Pool, n: usize) {
     }
 }
 
-async fn wait_for_results(pool: &deadpool_redis::Pool, n: usize) {
+async fn wait_for_results(pool: &common::redis_pool::Pool, n: usize) {
     let mut conn = pool.get().await.expect("conn");
     for _ in 0..400 {
         let len: usize = conn.xlen(RESULTS).await.expect("xlen");

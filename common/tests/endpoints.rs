@@ -26,7 +26,7 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn health_readiness_and_metrics() {
     let mut redis = RedisServer::start();
     let url: SecretUrl = redis.url().parse().expect("url");
-    let pool = common::redis_pool::pool(&url, 2).expect("pool");
+    let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 2).expect("pool");
     let mut registry = Registry::default();
     let metrics = WorkerMetrics::register(&mut registry, 3);
     metrics.count("list", common::metrics::Outcome::Done);

@@ -3,12 +3,12 @@
 //! required.
 
 use common::secret::SecretUrl;
-use deadpool_redis::redis::{self, streams, AsyncCommands};
+use redis::{self, streams, AsyncCommands};
 use test_harness::RedisServer;
 
-fn make_pool(url: &str) -> deadpool_redis::Pool {
+fn make_pool(url: &str) -> common::redis_pool::Pool {
     let url: SecretUrl = url.parse().expect("url");
-    common::redis_pool::pool(&url, 4).expect("pool")
+    common::redis_pool::pool(&common::redis_pool::Target::Single(url), 4).expect("pool")
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::keys::Keys;
 use common::messages::{ItemJob, ItemOutcome, ListPageJob};
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -162,7 +162,7 @@ impl Crawler {
         }
         let fingerprint = format!("{}|{}", job.listing(), hex::encode(Sha256::digest(pcodes.join(",").as_bytes())));
         let key = self.keys.run_list_prints(&job.run_id);
-        let mut conn = self.pool.get().await.map_err(|e| CrawlError::Redis(common::consumer::pool_error(e)))?;
+        let mut conn = self.pool.get().await.map_err(|e| CrawlError::Redis(common::redis_pool::pool_error(e)))?;
         let (_, owner, _): (bool, String, bool) = redis::pipe()
             .atomic()
             .hset_nx(&key, &fingerprint, job.page)

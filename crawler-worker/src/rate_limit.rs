@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 
 static SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/gcra.lua")));
@@ -29,7 +29,7 @@ impl RateLimiter {
     pub(crate) async fn acquire(&self) -> redis::RedisResult<()> {
         loop {
             let wait_us = {
-                let mut conn = self.pool.get().await.map_err(common::consumer::pool_error)?;
+                let mut conn = self.pool.get().await.map_err(common::redis_pool::pool_error)?;
                 let wait: u64 = SCRIPT.key(&self.key).arg(self.interval_us).arg(0).invoke_async(&mut conn).await?;
                 wait
             };

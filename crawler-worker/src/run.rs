@@ -28,7 +28,8 @@ use crate::worker::CrawlHandler;
 pub async fn run_crawler(settings: CrawlerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
     check_environment(&settings).await?;
     let keys = settings.common.keys();
-    let pool = common::redis_pool::pool(&settings.common.redis_url, settings.jobs() * 2 + 4).context("Redis URL")?;
+    let redis = settings.common.redis.target()?;
+    let pool = common::redis_pool::pool(&redis, settings.jobs() * 2 + 4).with_context(|| format!("Redis {redis}"))?;
     let mut registry = Registry::default();
     let metrics = CrawlerMetrics::register(&mut registry, settings.jobs());
     let rate = settings.global_rps.map(|rps| RateLimiter::new(pool.clone(), keys.rate_limit(), rps));
@@ -66,7 +67,7 @@ pub async fn run_crawler(settings: CrawlerSettings, shutdown: CancellationToken)
         slots = consumer_settings.slots,
         proxies = settings.proxies().len(),
         endpoints = %addr,
-        redis = %settings.common.redis_url,
+        redis = %redis,
         "crawler-worker started"
     );
     consumer::run(pool, consumer_settings, handler, metrics.worker.clone(), shutdown).await;
@@ -86,7 +87,7 @@ async fn check_environment(settings: &CrawlerSettings) -> anyhow::Result<()> {
             "production mode refuses to start without a proxy: set --proxy / EK_PROXY (e.g. socks5h://127.0.0.1:9050)"
         );
     }
-    settings.worker.check_redis_credentials(&settings.common.redis_url)?;
+    settings.worker.check_redis_credentials(&settings.common.redis.target()?)?;
     for proxy in settings.proxies() {
         proxy_check::check_socks5(&proxy).await.context("proxy check failed")?;
         tracing::info!(proxy = %common::secret::redact_url(&proxy), "proxy completed a SOCKS5 handshake");
@@ -105,7 +106,7 @@ fn tor_control(settings: &CrawlerSettings) -> Option<TorControl> {
 }
 
 /// Ready when Redis answers and every proxy accepts connections.
-fn readiness(pool: deadpool_redis::Pool, proxies: Vec<String>) -> ReadinessCheck {
+fn readiness(pool: common::redis_pool::Pool, proxies: Vec<String>) -> ReadinessCheck {
     let redis = endpoints::redis_ready(pool);
     Arc::new(move || {
         let redis = redis.clone();

@@ -12,7 +12,7 @@ use common::messages::{
 use common::metrics::Outcome;
 use common::plan::{next_jobs, Event};
 use common::queue::{self, counter, Add, Step, StepOutcome};
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 

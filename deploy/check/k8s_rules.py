@@ -155,7 +155,10 @@ def rules(docs, versions):
     cron = by_kind.get("CronJob", {}).get("producer")
     if not cron or cron["spec"].get("concurrencyPolicy") != "Forbid":
         errors.append("CronJob/producer with concurrencyPolicy: Forbid missing")
-    if "redis" not in by_kind.get("StatefulSet", {}):
+    env = next((c.get("data") or {} for n, c in by_kind.get("ConfigMap", {}).items()
+                if n.rsplit("-", 1)[0] == "electrokerot-env"), {})
+    # Sentinel and Cluster modes run Redis from a chart (components/redis-sentinel, -cluster).
+    if env.get("REDIS_MODE", "single") == "single" and "redis" not in by_kind.get("StatefulSet", {}):
         errors.append("StatefulSet/redis missing")
     if "scrape-config" not in {n.rsplit("-", 1)[0] for n in by_kind.get("ConfigMap", {})}:
         errors.append("ConfigMap scrape-config missing")
@@ -220,6 +223,11 @@ def internet_rules(netpols, docs):
     return errors
 
 
+# KEDA's Redis stream triggers, one per Redis mode, and the metadata key of their address.
+REDIS_TRIGGERS = {"redis-streams": "address", "redis-sentinel-streams": "addresses",
+                  "redis-cluster-streams": "addresses"}
+
+
 def keda_rules(by_kind, ns):
     errors = []
     auths = by_kind.get("TriggerAuthentication", {})
@@ -232,16 +240,18 @@ def keda_rules(by_kind, ns):
             errors.append(f"ScaledObject/{name}: Deployment/{target} still sets replicas (KEDA's HPA owns it)")
         for t in so["spec"]["triggers"]:
             m = t["metadata"]
-            if t["type"] == "redis-streams":
+            if t["type"] in REDIS_TRIGGERS:
                 # XLEN (streamLength, no consumerGroup) counts undelivered + pending entries;
                 # a group's lag reads nil once acked entries are deleted, and KEDA takes it as 0.
                 if "streamLength" not in m or "consumerGroup" in m:
-                    errors.append(f"ScaledObject/{name}: redis-streams trigger must scale on streamLength "
+                    errors.append(f"ScaledObject/{name}: {t['type']} trigger must scale on streamLength "
                                   "without consumerGroup (lag reads nil after XDEL; see components/keda)")
-                addr = m.get("address", "")
+                addr = m.get(REDIS_TRIGGERS[t["type"]], "")
                 if not addr.startswith(f"redis.{ns}.svc"):
-                    errors.append(f"ScaledObject/{name}: address {addr} must be redis.{ns}.svc.cluster.local:6379 "
+                    errors.append(f"ScaledObject/{name}: address {addr} must be redis.{ns}.svc.cluster.local:PORT "
                                   "(add the replacements block from components/keda to the overlay)")
+                if t["type"] == "redis-sentinel-streams" and "sentinelMaster" not in m:
+                    errors.append(f"ScaledObject/{name}: redis-sentinel-streams needs sentinelMaster")
             ref = (t.get("authenticationRef") or {}).get("name")
             if ref not in auths:
                 errors.append(f"ScaledObject/{name}: authenticationRef {ref} not found")

@@ -39,10 +39,10 @@ pub enum Error {
     Pool(String),
 }
 
-impl From<deadpool_redis::PoolError> for Error {
-    fn from(e: deadpool_redis::PoolError) -> Self {
+impl From<common::redis_pool::PoolError> for Error {
+    fn from(e: common::redis_pool::PoolError) -> Self {
         match e {
-            deadpool_redis::PoolError::Backend(e) => Error::Redis(e),
+            common::redis_pool::PoolError::Backend(e) => Error::Redis(e),
             other => Error::Pool(other.to_string()),
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::redis_pool::Target;
 use common::settings::CommonSettings;
 use producer::dead_letters::{self, Selection};
 use producer::progress::{Display, WatchSettings};
@@ -36,7 +37,7 @@ enum Command {
         file: PathBuf,
     },
     #[command(flatten)]
-    Online(Online),
+    Online(Box<Online>),
 }
 
 /// The commands that talk to Redis (and MongoDB), run on the async runtime.
@@ -207,7 +208,7 @@ fn main() -> ExitCode {
     // Needs no runtime: a config is checked before anything connects anywhere.
     let command = match cli.command {
         Command::ValidateConfig { file } => return validate(&file),
-        Command::Online(command) => command,
+        Command::Online(command) => *command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -245,16 +246,19 @@ async fn dispatch(command: Online) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn connect(common: &CommonSettings) -> anyhow::Result<deadpool_redis::Pool> {
+/// The pool, and where it points (redacted) for messages.
+fn connect(common: &CommonSettings) -> anyhow::Result<(common::redis_pool::Pool, Target)> {
     common::telemetry::init(common.log_format);
-    if !common.redis_url.has_credentials() {
-        tracing::warn!(redis = %common.redis_url, "the Redis URL carries no password");
+    let target = common.redis.target()?;
+    if !target.has_credentials() {
+        tracing::warn!(redis = %target, "Redis is reached without a password");
     }
-    common::redis_pool::pool(&common.redis_url, 4).with_context(|| format!("Redis URL {}", common.redis_url))
+    let pool = common::redis_pool::pool(&target, 4).with_context(|| format!("Redis {target}"))?;
+    Ok((pool, target))
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let pool = connect(&args.common)?;
+    let (pool, _) = connect(&args.common)?;
     let keys = args.common.keys();
     let options = RunOptions {
         config: args.config.clone(),
@@ -312,7 +316,7 @@ fn display(arg: ProgressArg, log_every: Duration) -> Display {
 
 async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
-    let pool = connect(&args.common)?;
+    let (pool, redis) = connect(&args.common)?;
     let keys = args.common.keys();
     if args.watch {
         let mut conn = pool.get().await.context("connecting to Redis")?;
@@ -328,11 +332,11 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let status = match tokio::time::timeout(args.timeout, read).await {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => {
-            eprintln!("producer: cannot read the status from Redis ({}): {e}", args.common.redis_url);
+            eprintln!("producer: cannot read the status from Redis ({redis}): {e}");
             return Ok(ExitCode::from(EXIT_UNREACHABLE));
         }
         Err(_) => {
-            eprintln!("producer: Redis ({}) did not answer within {:?}", args.common.redis_url, args.timeout);
+            eprintln!("producer: Redis ({redis}) did not answer within {:?}", args.timeout);
             return Ok(ExitCode::from(EXIT_UNREACHABLE));
         }
     };
@@ -354,10 +358,9 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let pool = connect(&args.common)?;
+    let (pool, redis) = connect(&args.common)?;
     let state = producer::serve::AppState::new(pool, args.common.keys(), args.cache_ttl);
     let shutdown = common::shutdown::on_signal();
-    let redis = args.common.redis_url.clone();
     producer::serve::serve(args.http_addr, producer::serve::router(state), shutdown, |addr| {
         tracing::info!(%addr, %redis, "producer serve: /metrics, /healthz, /readyz");
     })
@@ -380,7 +383,7 @@ async fn dead_letter_command(action: DeadLetterAction) -> anyhow::Result<ExitCod
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     }
-    let pool = connect(&select.common)?;
+    let (pool, _) = connect(&select.common)?;
     let keys = select.common.keys();
     let mut conn = pool.get().await.context("connecting to Redis")?;
     let entries = dead_letters::select(&mut conn, &keys, &select.selection()).await?;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use common::keys::Keys;
+use common::redis_pool::Pool;
 use common::retry::{Always, Retrier, RetryPolicy};
-use deadpool_redis::Pool;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

@@ -8,7 +8,7 @@ use chrono::Utc;
 use common::config::ScrapeConfig;
 use common::consumer::ensure_group;
 use common::keys::{Keys, CRAWLERS_GROUP, UPDATERS_GROUP};
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 use redis::aio::ConnectionLike;
 use tokio_util::sync::CancellationToken;
 

@@ -29,7 +29,7 @@ impl Trigger {
     /// What KEDA's redis-streams scaler reads for this trigger (pkg/scalers/redis_streams_scaler.go):
     /// no `consumerGroup`: XLEN; `consumerGroup` + `lagCount`: the group's `lag` from XINFO
     /// GROUPS (go-redis decodes a nil lag as 0); `consumerGroup` alone: XPENDING's count.
-    async fn reads(&self, conn: &mut deadpool_redis::Connection) -> i64 {
+    async fn reads(&self, conn: &mut common::redis_pool::Connection) -> i64 {
         let Some(group) = self.metadata.get("consumerGroup") else {
             return redis::cmd("XLEN").arg(self.stream()).query_async(conn).await.expect("xlen");
         };
@@ -70,7 +70,7 @@ fn committed_triggers() -> Vec<Trigger> {
 }
 
 /// `(lag, pending)` of one group; `lag` is `None` when Redis reports nil.
-async fn group_info(conn: &mut deadpool_redis::Connection, stream: &str, group: &str) -> (Option<i64>, i64) {
+async fn group_info(conn: &mut common::redis_pool::Connection, stream: &str, group: &str) -> (Option<i64>, i64) {
     let groups: Vec<HashMap<String, redis::Value>> =
         redis::cmd("XINFO").arg("GROUPS").arg(stream).query_async(conn).await.expect("xinfo groups");
     let g = groups
@@ -84,7 +84,7 @@ async fn group_info(conn: &mut deadpool_redis::Connection, stream: &str, group: 
     (int(g.get("lag")), int(g.get("pending")).expect("pending"))
 }
 
-async fn cmd_ok(conn: &mut deadpool_redis::Connection, args: &[&str]) -> redis::Value {
+async fn cmd_ok(conn: &mut common::redis_pool::Connection, args: &[&str]) -> redis::Value {
     let mut c = redis::cmd(args[0]);
     for a in &args[1..] {
         c.arg(*a);
@@ -193,7 +193,7 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(&key)).and_then(|v| v.trim().parse().ok())
 }
 
-async fn commands_processed(conn: &mut deadpool_redis::Connection) -> u64 {
+async fn commands_processed(conn: &mut common::redis_pool::Connection) -> u64 {
     let info: String = redis::cmd("INFO").arg("stats").query_async(conn).await.expect("info");
     info.lines()
         .find_map(|l| l.strip_prefix("total_commands_processed:"))

@@ -145,7 +145,7 @@ async fn a_bad_config_exits_2_before_anything_is_enqueued() {
 }
 
 /// The `run` field of every entry of a stream.
-async fn runs_in(conn: &mut deadpool_redis::Connection, stream: &str) -> Vec<String> {
+async fn runs_in(conn: &mut common::redis_pool::Connection, stream: &str) -> Vec<String> {
     let reply: redis::streams::StreamRangeReply =
         redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query_async(conn).await.expect("xrange");
     reply.ids.iter().map(|e| e.get::<String>("run").unwrap_or_default()).collect()

@@ -1,10 +1,12 @@
 //! Dev-only test harness: starts a real `redis-server` (with `requirepass`) and a real
 //! SecantusDB (`secantusd-py`, MongoDB wire protocol) on free loopback ports, waits until each
-//! answers, and stops them when dropped. Children are spawned by one long-lived thread with
+//! answers, and stops them when dropped; [`redis_ha`] adds a Sentinel-watched primary and a
+//! Cluster made of such servers. Children are spawned by one long-lived thread with
 //! `PR_SET_PDEATHSIG`, so they die with the test process even when it panics or is killed.
 #![allow(unsafe_code)] // one `pre_exec` hook, to set the parent-death signal.
 
 pub(crate) mod process;
+pub mod redis_ha;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use process::Child;
+pub use redis_ha::{Redis, RedisCluster, RedisSentinel};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-const SETUP_HINT: &str = "run `make setup` (apt-get install redis-server; SecantusDB into ./.venv)";
+const SETUP_HINT: &str = "run `make setup` (apt-get install redis-server redis-tools; SecantusDB into ./.venv)";
 
 /// A `redis-server` with a random password, its data (append-only file) in a temp directory,
 /// so a restart keeps the data as a production Redis would.
@@ -22,21 +25,30 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     password: String,
+    /// Arguments after the common ones (cluster or replication settings), kept for `restart`.
+    extra: Vec<String>,
     dir: TempDir,
 }
 
 impl RedisServer {
     /// Starts a server; panics with one line saying what to install when it cannot.
     pub fn start() -> Self {
+        Self::start_with(&random_token(), |_| Vec::new())
+    }
+
+    /// Starts a server with `password` and the arguments `extra` gives for its port.
+    pub(crate) fn start_with(password: &str, extra: impl Fn(u16) -> Vec<String>) -> Self {
         let dir = TempDir::new("redis");
-        let password = random_token();
+        // `extra` may pick ports of its own: keep the arguments of the attempt that started.
+        let used = std::cell::RefCell::new(Vec::new());
         let (child, port) = start_on_free_port("redis-server", dir.path(), |port| {
             let program = find_program("redis-server", "EK_REDIS_SERVER", &[]);
             let mut cmd = std::process::Command::new(program);
-            cmd.args(redis_args(port, &password, dir.path()));
+            *used.borrow_mut() = extra(port);
+            cmd.args(redis_args(port, password, dir.path())).args(used.borrow().iter());
             cmd
         });
-        let server = Self { child: Some(child), port, password, dir };
+        let server = Self { child: Some(child), port, password: password.to_owned(), extra: used.into_inner(), dir };
         server.wait_ready();
         server
     }
@@ -70,7 +82,7 @@ impl RedisServer {
         self.stop();
         let program = find_program("redis-server", "EK_REDIS_SERVER", &[]);
         let mut cmd = std::process::Command::new(program);
-        cmd.args(redis_args(self.port, &self.password, self.dir.path()));
+        cmd.args(redis_args(self.port, &self.password, self.dir.path())).args(&self.extra);
         self.child =
             Some(Child::spawn(cmd, &self.dir.path().join("redis-server.log")).unwrap_or_else(|e| panic!("{e}")));
         self.wait_ready();
@@ -225,7 +237,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Finds a program: an env var override, then `extra_dirs`, then `PATH`.
-fn find_program(name: &str, env_var: &str, extra_dirs: &[PathBuf]) -> PathBuf {
+pub(crate) fn find_program(name: &str, env_var: &str, extra_dirs: &[PathBuf]) -> PathBuf {
     if let Some(path) = std::env::var_os(env_var) {
         return PathBuf::from(path);
     }
@@ -240,7 +252,11 @@ fn find_program(name: &str, env_var: &str, extra_dirs: &[PathBuf]) -> PathBuf {
 
 /// Picks a free port and starts the server on it; tries again on another port if the server
 /// exits at once (another process took the port in between).
-fn start_on_free_port(name: &str, log_dir: &Path, command: impl Fn(u16) -> std::process::Command) -> (Child, u16) {
+pub(crate) fn start_on_free_port(
+    name: &str,
+    log_dir: &Path,
+    command: impl Fn(u16) -> std::process::Command,
+) -> (Child, u16) {
     let mut last_error = String::new();
     for _ in 0..5 {
         let port = free_port();
@@ -267,7 +283,7 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
-fn wait_until(name: &str, port: u16, mut ready: impl FnMut() -> Option<()>) {
+pub(crate) fn wait_until(name: &str, port: u16, mut ready: impl FnMut() -> Option<()>) {
     let deadline = Instant::now() + READY_TIMEOUT;
     while Instant::now() < deadline {
         if ready().is_some() {
@@ -278,7 +294,7 @@ fn wait_until(name: &str, port: u16, mut ready: impl FnMut() -> Option<()>) {
     panic!("{name} on port {port} did not answer within {READY_TIMEOUT:?}");
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     (0..24).map(|_| char::from(rng.sample(rand::distributions::Alphanumeric))).collect()

@@ -36,7 +36,7 @@ fn setup() -> Bench {
     let store = runtime.block_on(async {
         let client = store::connect(&mongo.uri()).await.expect("client");
         let url = redis.url().parse().expect("redis url");
-        let pool = common::redis_pool::pool(&url, 4).expect("pool");
+        let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 4).expect("pool");
         let store =
             Store::new(client, "ek_bench", Claimer::new(pool, Keys::new("ek"), std::time::Duration::from_secs(3600)));
         store.ensure_indexes().await.expect("indexes");

@@ -28,8 +28,9 @@ pub async fn run_updater(settings: UpdaterSettings, shutdown: CancellationToken)
         bail!("the updater needs MongoDB: set --mongodb-uri / MONGODB_URI");
     };
     let keys = settings.common.keys();
+    let redis = settings.common.redis.target()?;
     let pool =
-        common::redis_pool::pool(&settings.common.redis_url, settings.concurrency * 2 + 4).context("Redis URL")?;
+        common::redis_pool::pool(&redis, settings.concurrency * 2 + 4).with_context(|| format!("Redis {redis}"))?;
     let client = store::connect(mongodb_uri.expose()).await.context("MongoDB URI")?;
     let mut registry = Registry::default();
     let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
@@ -65,7 +66,7 @@ pub async fn run_updater(settings: UpdaterSettings, shutdown: CancellationToken)
         slots = consumer_settings.slots,
         batch_size = consumer_settings.batch_size,
         endpoints = %addr,
-        redis = %settings.common.redis_url,
+        redis = %redis,
         mongodb = %mongodb_uri,
         "updater-worker started"
     );
@@ -75,7 +76,7 @@ pub async fn run_updater(settings: UpdaterSettings, shutdown: CancellationToken)
 }
 
 fn check_environment(settings: &UpdaterSettings) -> anyhow::Result<()> {
-    Ok(settings.worker.check_redis_credentials(&settings.common.redis_url)?)
+    Ok(settings.worker.check_redis_credentials(&settings.common.redis.target()?)?)
 }
 
 /// Creates the indexes, waiting for MongoDB to answer (replicas started together with their
@@ -105,7 +106,7 @@ impl Retryable for IndexError {
 }
 
 /// Ready when Redis and MongoDB answer.
-fn readiness(pool: deadpool_redis::Pool, store: Store) -> ReadinessCheck {
+fn readiness(pool: common::redis_pool::Pool, store: Store) -> ReadinessCheck {
     let redis = endpoints::redis_ready(pool);
     Arc::new(move || {
         let redis = redis.clone();

@@ -9,7 +9,7 @@ use common::keys::{Keys, UPDATERS_GROUP};
 use common::messages::{CrawlResult, DeadReason, Job, ListPageResult, MessageKind};
 use common::metrics::Outcome;
 use common::queue::{self, counter, Add, Step, StepOutcome};
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 use std::collections::HashSet;
 use tokio_util::sync::CancellationToken;
 

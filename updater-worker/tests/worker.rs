@@ -32,7 +32,7 @@ async fn add(conn: &mut MultiplexedConnection, fields: Vec<(&'static str, String
 /// Runs the consumer loop with an [`UpdateHandler`] until `done` says the work is finished.
 async fn run_updater(env: &Env, claim_idle: Duration, mut done: impl AsyncFnMut() -> bool) {
     let url = env.redis.url().parse().expect("url");
-    let pool = common::redis_pool::pool(&url, 4).expect("pool");
+    let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 4).expect("pool");
     let shutdown = CancellationToken::new();
     let metrics = UpdaterMetrics::unregistered();
     let handler = Arc::new(UpdateHandler {

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::Pool;
+use crate::redis_pool::{pool_error, Pool};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use redis::Value;
@@ -254,11 +254,4 @@ pub fn default_consumer_name() -> String {
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
         .unwrap_or_else(|| "worker".into());
     format!("{host}-{}", std::process::id())
-}
-
-pub fn pool_error(e: deadpool_redis::PoolError) -> redis::RedisError {
-    match e {
-        deadpool_redis::PoolError::Backend(e) => e,
-        other => redis::RedisError::from((redis::ErrorKind::Io, "connection pool", other.to_string())),
-    }
 }

@@ -4,12 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use deadpool_redis::Pool;
+use crate::redis_pool::{pool_error, Pool};
 use redis::Value;
 use tokio::time::Instant;
 
 use super::reply::{parse_autoclaim_reply, parse_read_reply};
-use super::{ensure_group, pool_error, ConsumerSettings, Delivery, RawEntry, FORGET_CONSUMER_AFTER, IDLE_BLOCK};
+use super::{ensure_group, ConsumerSettings, Delivery, RawEntry, FORGET_CONSUMER_AFTER, IDLE_BLOCK};
 
 /// Where the next batch comes from: own pending entries first, then reclaimed ones, then new.
 pub(super) struct EntrySource {
@@ -66,7 +66,7 @@ impl EntrySource {
 
     async fn read_own_pending(
         &mut self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut crate::redis_pool::Connection,
         cursor: &str,
     ) -> redis::RedisResult<Vec<Delivery>> {
         let entries = self.read_group(conn, cursor, self.settings.batch_size, None).await?;
@@ -85,7 +85,7 @@ impl EntrySource {
     }
 
     /// Takes entries idle longer than `claim_idle` from other consumers, up to `slots` batches.
-    async fn claim(&mut self, conn: &mut deadpool_redis::Connection, slots: usize) -> redis::RedisResult<()> {
+    async fn claim(&mut self, conn: &mut crate::redis_pool::Connection, slots: usize) -> redis::RedisResult<()> {
         let s = &self.settings;
         let idle_ms = u64::try_from(s.claim_idle.as_millis()).unwrap_or(u64::MAX);
         let reply: Value = redis::cmd("XAUTOCLAIM")
@@ -113,7 +113,7 @@ impl EntrySource {
         Ok(())
     }
 
-    async fn read_new(&mut self, conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Vec<Delivery>> {
+    async fn read_new(&mut self, conn: &mut crate::redis_pool::Connection) -> redis::RedisResult<Vec<Delivery>> {
         let size = self.settings.batch_size;
         let mut batch = self.read_group(conn, ">", size, Some(IDLE_BLOCK)).await?;
         if batch.is_empty() || batch.len() >= size {
@@ -135,7 +135,7 @@ impl EntrySource {
     /// this consumer's own pending ones (never blocks).
     async fn read_group(
         &self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut crate::redis_pool::Connection,
         cursor: &str,
         count: usize,
         block: Option<Duration>,
@@ -153,7 +153,7 @@ impl EntrySource {
     /// Delivery counts of this consumer's pending entries in the range of `entries`.
     async fn delivery_counts(
         &self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut crate::redis_pool::Connection,
         entries: &[RawEntry],
     ) -> redis::RedisResult<HashMap<String, u64>> {
         let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
@@ -173,7 +173,7 @@ impl EntrySource {
     }
 
     /// Removes consumers that hold nothing and have been idle for long: dead pods' names.
-    async fn forget_idle_consumers(&self, conn: &mut deadpool_redis::Connection) -> redis::RedisResult<()> {
+    async fn forget_idle_consumers(&self, conn: &mut crate::redis_pool::Connection) -> redis::RedisResult<()> {
         let s = &self.settings;
         let info: redis::streams::StreamInfoConsumersReply =
             redis::cmd("XINFO").arg("CONSUMERS").arg(&s.stream).arg(&s.group).query_async(&mut *conn).await?;

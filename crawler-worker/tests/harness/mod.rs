@@ -14,7 +14,7 @@ use common::secret::SecretUrl;
 use common::settings::{CommonSettings, LogFormat, WorkerSettings};
 use crawler_worker::settings::{CrawlerSettings, Environment, HttpArgs, RobotsPolicy};
 use danawa_sim::{CatalogueParams, FaultConfig, SimConfig, SimHandle};
-use deadpool_redis::redis::AsyncCommands;
+use redis::AsyncCommands;
 use test_harness::RedisServer;
 
 pub(crate) const RUN: &str = "test-run";
@@ -35,15 +35,15 @@ pub(crate) fn config_for(sim: &SimHandle, categories: usize) -> ScrapeConfig {
     config
 }
 
-pub(crate) fn pool(redis: &RedisServer) -> deadpool_redis::Pool {
+pub(crate) fn pool(redis: &RedisServer) -> common::redis_pool::Pool {
     let url: SecretUrl = redis.url().parse().expect("url");
-    common::redis_pool::pool(&url, 16).expect("pool")
+    common::redis_pool::pool(&common::redis_pool::Target::Single(url), 16).expect("pool")
 }
 
 pub(crate) fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) -> CrawlerSettings {
     CrawlerSettings {
         common: CommonSettings {
-            redis_url: redis.url().parse().expect("url"),
+            redis: common::settings::RedisSettings::single(redis.url().parse().expect("url")),
             mongodb_uri: None,
             mongodb_db: "electrokerot".into(),
             stream_prefix: "ek".into(),
@@ -78,7 +78,7 @@ pub(crate) fn settings(redis: &RedisServer, consumer: &str, concurrency: usize) 
 }
 
 /// Adds jobs as the producer (list) or the updater (item) would, counting them in their runs.
-pub(crate) async fn enqueue(pool: &deadpool_redis::Pool, jobs: Vec<Job>) {
+pub(crate) async fn enqueue(pool: &common::redis_pool::Pool, jobs: Vec<Job>) {
     let keys = Keys::new("ek");
     let mut conn = pool.get().await.expect("conn");
     common::consumer::ensure_group(&mut conn, &keys.jobs(), CRAWLERS_GROUP).await.expect("group");
@@ -119,22 +119,26 @@ pub(crate) fn item_job(config: &ScrapeConfig, category: &str, pcode: &str) -> Jo
     })
 }
 
-pub(crate) async fn counters(pool: &deadpool_redis::Pool) -> HashMap<String, i64> {
+pub(crate) async fn counters(pool: &common::redis_pool::Pool) -> HashMap<String, i64> {
     counters_of(pool, RUN).await
 }
 
-pub(crate) async fn counters_of(pool: &deadpool_redis::Pool, run: &str) -> HashMap<String, i64> {
+pub(crate) async fn counters_of(pool: &common::redis_pool::Pool, run: &str) -> HashMap<String, i64> {
     let mut conn = pool.get().await.expect("conn");
     conn.hgetall(Keys::new("ek").run_counters(run)).await.expect("counters")
 }
 
 /// Waits until every job enqueued so far is done or dead.
-pub(crate) async fn wait_jobs_settled(pool: &deadpool_redis::Pool, limit: Duration) -> HashMap<String, i64> {
+pub(crate) async fn wait_jobs_settled(pool: &common::redis_pool::Pool, limit: Duration) -> HashMap<String, i64> {
     wait_run_settled(pool, RUN, limit).await
 }
 
 /// Waits until every job of `run` enqueued so far is done or dead.
-pub(crate) async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, limit: Duration) -> HashMap<String, i64> {
+pub(crate) async fn wait_run_settled(
+    pool: &common::redis_pool::Pool,
+    run: &str,
+    limit: Duration,
+) -> HashMap<String, i64> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let c = counters_of(pool, run).await;
@@ -151,14 +155,14 @@ pub(crate) async fn wait_run_settled(pool: &deadpool_redis::Pool, run: &str, lim
 }
 
 /// Every result in the results stream, decoded.
-pub(crate) async fn results(pool: &deadpool_redis::Pool) -> Vec<CrawlResult> {
+pub(crate) async fn results(pool: &common::redis_pool::Pool) -> Vec<CrawlResult> {
     let mut conn = pool.get().await.expect("conn");
     let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").results()).await.expect("xrange");
     reply.ids.iter().map(|entry| CrawlResult::from_fields(&entry.map).expect("result decodes")).collect()
 }
 
 /// Every dead letter, decoded.
-pub(crate) async fn dead_letters(pool: &deadpool_redis::Pool) -> Vec<common::messages::DeadLetter> {
+pub(crate) async fn dead_letters(pool: &common::redis_pool::Pool) -> Vec<common::messages::DeadLetter> {
     let mut conn = pool.get().await.expect("conn");
     let reply: redis::streams::StreamRangeReply = conn.xrange_all(Keys::new("ek").dead()).await.expect("xrange");
     reply.ids.iter().map(|entry| common::messages::DeadLetter::from_fields(&entry.map).expect("decodes")).collect()

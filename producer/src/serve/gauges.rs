@@ -58,7 +58,7 @@ impl Reading {
 /// The cached reading and how to renew it.
 #[derive(Debug)]
 pub struct QueueGauges {
-    pool: deadpool_redis::Pool,
+    pool: common::redis_pool::Pool,
     keys: Keys,
     ttl: Duration,
     /// When the reading in `current` was taken; held across a refresh, so concurrent scrapes
@@ -68,7 +68,7 @@ pub struct QueueGauges {
 }
 
 impl QueueGauges {
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys, ttl: Duration) -> Self {
+    pub fn new(pool: common::redis_pool::Pool, keys: Keys, ttl: Duration) -> Self {
         Self {
             pool,
             keys,
@@ -107,7 +107,8 @@ impl QueueGauges {
     async fn read(&self) -> Result<(Status, RedisMemory), crate::Error> {
         let mut conn = self.pool.get().await?;
         let status = status::collect(&mut conn, &self.keys, &mut Vec::new()).await?;
-        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await?;
+        // The memory of the node holding the keys (on a Cluster, the primary of their slot).
+        let info: String = conn.query_on_owner_of(&self.keys.jobs(), redis::cmd("INFO").arg("memory")).await?;
         Ok((status, RedisMemory::parse(&info)))
     }
 

@@ -34,7 +34,7 @@ pub const DEFAULT_CACHE_TTL: &str = "5s";
 /// What every route of the serve process shares; clone it into routes added later.
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: deadpool_redis::Pool,
+    pub pool: common::redis_pool::Pool,
     pub keys: Keys,
     pub gauges: Arc<QueueGauges>,
     pub registry: Arc<Registry>,
@@ -42,7 +42,7 @@ pub struct AppState {
 
 impl AppState {
     /// The registry (build info, process metrics, the queue gauges) over one Redis pool.
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys, cache_ttl: Duration) -> Self {
+    pub fn new(pool: common::redis_pool::Pool, keys: Keys, cache_ttl: Duration) -> Self {
         let gauges = Arc::new(QueueGauges::new(pool.clone(), keys.clone(), cache_ttl));
         let mut registry = Registry::default();
         common::process_metrics::register(&mut registry, "producer-serve");

@@ -13,7 +13,7 @@ use common::parts::Part;
 use danawa_sim::{SimConfig, SimHandle};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use test_harness::{Child, MongoServer, RedisServer, TempDir};
+use test_harness::{Child, MongoServer, Redis, RedisServer, TempDir};
 
 /// A binary of the workspace, built next to this test's own binary.
 pub(crate) fn bin(name: &str) -> PathBuf {
@@ -25,7 +25,7 @@ pub(crate) fn bin(name: &str) -> PathBuf {
 }
 
 pub(crate) struct Pipeline {
-    pub redis: RedisServer,
+    pub redis: Redis,
     pub mongo: MongoServer,
     pub sim: SimHandle,
     pub dir: TempDir,
@@ -37,7 +37,11 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     pub(crate) async fn start(sim: SimConfig) -> Self {
-        let redis = RedisServer::start();
+        Self::start_on(Redis::Single(RedisServer::start()), sim).await
+    }
+
+    /// The pipeline over a Redis run in any mode (single, Sentinel, Cluster).
+    pub(crate) async fn start_on(redis: Redis, sim: SimConfig) -> Self {
         let mongo = MongoServer::start();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let sim = danawa_sim::serve(sim, listener).await.expect("sim");
@@ -57,7 +61,7 @@ impl Pipeline {
     pub(crate) fn worker(&self, kind: &str, n: usize) -> Child {
         let mut cmd = Command::new(bin(&format!("{kind}-worker")));
         cmd.arg("run")
-            .env("REDIS_URL", self.redis.url())
+            .envs(self.redis.env())
             .env("MONGODB_URI", self.mongo.uri())
             .env("MONGODB_DB", "e2e")
             .env("EK_CONSUMER_NAME", format!("{kind}-{n}"))
@@ -74,7 +78,7 @@ impl Pipeline {
 
     pub(crate) fn producer(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin("producer"));
-        cmd.args(args).env("REDIS_URL", self.redis.url()).env("MONGODB_URI", self.mongo.uri()).env("MONGODB_DB", "e2e");
+        cmd.args(args).envs(self.redis.env()).env("MONGODB_URI", self.mongo.uri()).env("MONGODB_DB", "e2e");
         cmd
     }
 

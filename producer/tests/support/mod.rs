@@ -11,7 +11,7 @@ use common::messages::{
     CrawlResult, ItemJob, ItemOutcome, ItemResult, Job, ListPageResult, ListedProduct, ListedVariant,
 };
 use common::queue::{self, counter, Add, Step};
-use deadpool_redis::Pool;
+use common::redis_pool::Pool;
 use producer::progress::{Display, WatchSettings};
 use producer::run::RunOptions;
 use redis::streams::StreamReadReply;
@@ -49,7 +49,7 @@ impl Env {
     pub(crate) fn start() -> Self {
         let redis = RedisServer::start();
         let url: common::secret::SecretUrl = redis.url().parse().expect("url");
-        let pool = common::redis_pool::pool(&url, 8).expect("pool");
+        let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 8).expect("pool");
         Self { redis, pool, keys: Keys::new("ek"), dir: TempDir::new("producer") }
     }
 
@@ -59,7 +59,7 @@ impl Env {
         path
     }
 
-    pub(crate) async fn conn(&self) -> deadpool_redis::Connection {
+    pub(crate) async fn conn(&self) -> common::redis_pool::Connection {
         self.pool.get().await.expect("redis connection")
     }
 }
@@ -97,7 +97,7 @@ pub(crate) enum Crawl {
 
 /// Reads one entry of `stream` for `group` (as `consumer`), waiting up to 50 ms.
 pub(crate) async fn read_one(
-    conn: &mut deadpool_redis::Connection,
+    conn: &mut common::redis_pool::Connection,
     stream: &str,
     group: &str,
     consumer: &str,
@@ -285,16 +285,16 @@ impl Expected {
 }
 
 pub(crate) async fn hgetall(
-    conn: &mut deadpool_redis::Connection,
+    conn: &mut common::redis_pool::Connection,
     key: &str,
 ) -> std::collections::HashMap<String, String> {
     redis::cmd("HGETALL").arg(key).query_async(conn).await.expect("hgetall")
 }
 
-pub(crate) async fn xlen(conn: &mut deadpool_redis::Connection, key: &str) -> u64 {
+pub(crate) async fn xlen(conn: &mut common::redis_pool::Connection, key: &str) -> u64 {
     redis::cmd("XLEN").arg(key).query_async(conn).await.expect("xlen")
 }
 
-pub(crate) async fn ttl(conn: &mut deadpool_redis::Connection, key: &str) -> i64 {
+pub(crate) async fn ttl(conn: &mut common::redis_pool::Connection, key: &str) -> i64 {
     redis::cmd("TTL").arg(key).query_async(conn).await.expect("ttl")
 }

@@ -19,7 +19,7 @@ pub struct ClaimRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
     #[error("no Redis connection: {0}")]
-    Pool(#[from] deadpool_redis::PoolError),
+    Pool(#[from] common::redis_pool::PoolError),
     #[error("claim script failed: {0}")]
     Script(#[from] redis::RedisError),
     #[error("claim script answered {got} flags for {asked} claims")]
@@ -29,7 +29,7 @@ pub enum ClaimError {
 /// Runs `claim_items.lua` against the deployment's Redis.
 #[derive(Clone)]
 pub struct Claimer {
-    pool: deadpool_redis::Pool,
+    pool: common::redis_pool::Pool,
     keys: Keys,
     script: redis::Script,
     /// How long a run's claim hash is kept after its last claim (`--keep-for`).
@@ -37,7 +37,7 @@ pub struct Claimer {
 }
 
 impl Claimer {
-    pub fn new(pool: deadpool_redis::Pool, keys: Keys, ttl: Duration) -> Self {
+    pub fn new(pool: common::redis_pool::Pool, keys: Keys, ttl: Duration) -> Self {
         Self { pool, keys, script: redis::Script::new(SCRIPT), ttl }
     }
 
