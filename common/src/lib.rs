@@ -11,6 +11,7 @@ pub mod failpoint;
 pub mod keys;
 pub mod messages;
 pub mod metrics;
+pub mod mongo;
 pub mod parts;
 pub mod plan;
 pub mod process_metrics;

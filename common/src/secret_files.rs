@@ -9,6 +9,8 @@
 //! | `REDIS_PASSWORD_FILE` | the Redis password alone | the password of `REDIS_URL` (`redis://redis:6379/0`) |
 //! | `MONGODB_URI_FILE` | the MongoDB connection string | `MONGODB_URI` |
 //! | `EK_TOR_PASSWORD_FILE` | the Tor control password | `EK_TOR_PASSWORD` |
+//! | `EK_WEB_TOKEN_FILE` | the monitoring page's read-only token | `EK_WEB_TOKEN` |
+//! | `EK_WEB_ADMIN_TOKEN_FILE` | the monitoring page's admin token | `EK_WEB_ADMIN_TOKEN` |
 //!
 //! A variable given both ways is refused (which one wins would be a guess). A file's trailing
 //! newline is dropped (`echo pw > file` writes one). Errors name the variable and the path,
@@ -17,8 +19,13 @@
 use std::path::{Path, PathBuf};
 
 /// `(file variable, target variable)`: the file's content becomes the target.
-pub const FILE_VARIABLES: [(&str, &str); 3] =
-    [("REDIS_URL_FILE", "REDIS_URL"), ("MONGODB_URI_FILE", "MONGODB_URI"), ("EK_TOR_PASSWORD_FILE", "EK_TOR_PASSWORD")];
+pub const FILE_VARIABLES: [(&str, &str); 5] = [
+    ("REDIS_URL_FILE", "REDIS_URL"),
+    ("MONGODB_URI_FILE", "MONGODB_URI"),
+    ("EK_TOR_PASSWORD_FILE", "EK_TOR_PASSWORD"),
+    ("EK_WEB_TOKEN_FILE", "EK_WEB_TOKEN"),
+    ("EK_WEB_ADMIN_TOKEN_FILE", "EK_WEB_ADMIN_TOKEN"),
+];
 /// Holds the Redis password alone; it is put into `REDIS_URL`.
 pub const REDIS_PASSWORD_FILE: &str = "REDIS_PASSWORD_FILE";
 

@@ -34,7 +34,7 @@ fn setup() -> Bench {
     let mongo = MongoServer::start();
     let redis = RedisServer::start();
     let store = runtime.block_on(async {
-        let client = store::connect(&mongo.uri()).await.expect("client");
+        let client = common::mongo::connect(&mongo.uri(), "updater-bench").await.expect("client");
         let url = redis.url().parse().expect("redis url");
         let pool = common::redis_pool::pool(&url, 4).expect("pool");
         let store = Store::new(client, "ek_bench", Claimer::new(pool, Keys::new("ek")));

@@ -30,7 +30,7 @@ pub async fn run(settings: UpdaterSettings, shutdown: CancellationToken) -> anyh
     let keys = settings.common.keys();
     let pool =
         common::redis_pool::pool(&settings.common.redis_url, settings.concurrency * 2 + 4).context("Redis URL")?;
-    let client = store::connect(mongodb_uri.expose()).await.context("MongoDB URI")?;
+    let client = common::mongo::connect(mongodb_uri.expose(), "updater-worker").await.context("MongoDB URI")?;
     let mut registry = Registry::default();
     let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
     let store = Store::new(client, &settings.common.mongodb_db, Claimer::new(pool.clone(), keys.clone()))

@@ -86,7 +86,7 @@ impl Env {
 }
 
 pub async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
-    let client = store::connect(&mongo.uri()).await.expect("store client");
+    let client = common::mongo::connect(&mongo.uri(), "updater-test").await.expect("store client");
     let url = redis.url().parse().expect("redis url");
     let pool = common::redis_pool::pool(&url, 4).expect("redis pool");
     Store::new(client, DB, Claimer::new(pool, Keys::new(PREFIX)))
