@@ -127,8 +127,14 @@ pub async fn page<C: ConnectionLike>(
     let mut out = Page::default();
     for _ in 0..PAGE_SCAN_CHUNKS {
         let chunk = if kind.is_some() { PAGE_SCAN_CHUNK } else { count - out.entries.len() + 1 };
-        let read: StreamRangeReply =
-            redis::cmd("XREVRANGE").arg(keys.dead()).arg(&end).arg("-").arg("COUNT").arg(chunk).query_async(conn).await?;
+        let read: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(keys.dead())
+            .arg(&end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(chunk)
+            .query_async(conn)
+            .await?;
         let full = read.ids.len() == chunk;
         for raw in read.ids {
             if out.entries.len() == count {

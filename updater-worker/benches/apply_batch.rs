@@ -16,7 +16,7 @@ use common::parts::{Detail, PartName, Vendor, Vendors};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use test_harness::{MongoServer, RedisServer};
 use tokio::runtime::Runtime;
-use updater_worker::store::{self, Claimer, Entry, Store};
+use updater_worker::store::{Claimer, Entry, Store};
 
 const BATCH_SIZES: [usize; 4] = [1, 10, 50, 100];
 const PRODUCTS_PER_PAGE: u32 = 30;

@@ -17,7 +17,7 @@ use futures::TryStreamExt;
 use mongodb::{Client, Collection};
 use test_harness::{MongoServer, RedisServer};
 use updater_worker::contract::check_part;
-use updater_worker::store::{self, BatchOutcome, Claimer, Entry, EntryOutcome, Store};
+use updater_worker::store::{BatchOutcome, Claimer, Entry, EntryOutcome, Store};
 
 pub const DB: &str = "ek_test";
 pub const PREFIX: &str = "ek";

@@ -70,16 +70,32 @@ impl Session {
     /// Whether this session may run an action that presented `csrf` (`None`: no form value).
     ///
     /// # Errors
-    /// 403 for a read-only session or a missing or wrong CSRF value; nothing is done then.
-    pub fn authorize_action(&self, csrf: Option<&str>) -> Result<(), Response> {
+    /// [`Refused`] for a read-only session or a missing or wrong CSRF value; nothing is done then.
+    pub fn authorize_action(&self, csrf: Option<&str>) -> Result<(), Refused> {
         if self.role != Role::Admin {
-            return Err((StatusCode::FORBIDDEN, "this action needs the admin token\n").into_response());
+            return Err(Refused::NotAdmin);
         }
-        if self.by_cookie && !matches!((csrf, &self.csrf), (Some(got), Some(want)) if equal(got.as_bytes(), want.as_bytes()))
+        if self.by_cookie
+            && !matches!((csrf, &self.csrf), (Some(got), Some(want)) if equal(got.as_bytes(), want.as_bytes()))
         {
-            return Err((StatusCode::FORBIDDEN, "missing or stale CSRF value: reload the page\n").into_response());
+            return Err(Refused::Csrf);
         }
         Ok(())
+    }
+}
+
+/// Why an action was refused (403, nothing done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("this action needs the admin token")]
+    NotAdmin,
+    #[error("missing or stale CSRF value: reload the page")]
+    Csrf,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, format!("{self}\n")).into_response()
     }
 }
 
@@ -92,7 +108,11 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(read: Option<&Token>, admin: Option<&Token>) -> Self {
-        Self { read: read.map(|t| digest(&[t.0.as_bytes()])), admin: admin.map(|t| digest(&[t.0.as_bytes()])), key: rand::random() }
+        Self {
+            read: read.map(|t| digest(&[t.0.as_bytes()])),
+            admin: admin.map(|t| digest(&[t.0.as_bytes()])),
+            key: rand::random(),
+        }
     }
 
     /// Whether any token is configured (without one the page refuses everyone).
@@ -125,10 +145,8 @@ impl Auth {
 
     /// The session of a request: a bearer token, or the session cookie.
     pub fn identify(&self, headers: &HeaderMap) -> Option<Session> {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+        let bearer =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         if let Some(token) = bearer {
             return self.role_of_token(token.trim()).map(|role| self.session(role, false));
         }

@@ -83,7 +83,11 @@ fn list_href(kind: Option<&str>, before: Option<&str>) -> String {
         q.append_pair("before", before);
     }
     let q = q.finish();
-    if q.is_empty() { "/dead-letters".to_owned() } else { format!("/dead-letters?{q}") }
+    if q.is_empty() {
+        "/dead-letters".to_owned()
+    } else {
+        format!("/dead-letters?{q}")
+    }
 }
 
 fn filters(kind: Option<&str>) -> Markup {
@@ -196,7 +200,10 @@ pub async fn saved_page(State(web): State<Arc<Web>>, Path(id): Path<String>) -> 
 /// `<ms>-<seq>`: the only ids passed on to Redis.
 fn is_entry_id(id: &str) -> bool {
     id.split_once('-').is_some_and(|(ms, seq)| {
-        !ms.is_empty() && !seq.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) && seq.bytes().all(|b| b.is_ascii_digit())
+        !ms.is_empty()
+            && !seq.is_empty()
+            && ms.bytes().all(|b| b.is_ascii_digit())
+            && seq.bytes().all(|b| b.is_ascii_digit())
     })
 }
 
@@ -214,7 +221,9 @@ impl ActionForm {
     fn selection(&self) -> Option<Selection> {
         match (&self.id, &self.kind) {
             (Some(id), None) if is_entry_id(id) => Some(Selection { ids: vec![id.clone()], ..Selection::default() }),
-            (None, Some(kind)) if !kind.is_empty() => Some(Selection { kind: Some(kind.clone()), ..Selection::default() }),
+            (None, Some(kind)) if !kind.is_empty() => {
+                Some(Selection { kind: Some(kind.clone()), ..Selection::default() })
+            }
             _ => None,
         }
     }
@@ -246,7 +255,8 @@ enum Action {
 
 async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) -> Response {
     if let Err(refused) = session.authorize_action(form.csrf.as_deref()) {
-        return refused;
+        tracing::warn!(%refused, "a dead-letter action was refused");
+        return refused.into_response();
     }
     let Some(selection) = form.selection() else {
         return (StatusCode::BAD_REQUEST, "name one dead letter (id) or a kind\n").into_response();
@@ -257,8 +267,18 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
         Ok::<_, crate::Error>(match action {
             Action::Retry => {
                 let r = dead_letters::retry(&mut conn, &web.app.keys, &entries).await?;
-                tracing::info!(sent_back = r.sent_back.len(), gone = r.gone.len(), skipped = r.skipped.len(), "dead letters retried from the page");
-                format!("sent back {} dead letter(s); {} already gone, {} skipped", r.sent_back.len(), r.gone.len(), r.skipped.len())
+                tracing::info!(
+                    sent_back = r.sent_back.len(),
+                    gone = r.gone.len(),
+                    skipped = r.skipped.len(),
+                    "dead letters retried from the page"
+                );
+                format!(
+                    "sent back {} dead letter(s); {} already gone, {} skipped",
+                    r.sent_back.len(),
+                    r.gone.len(),
+                    r.skipped.len()
+                )
             }
             Action::Purge => {
                 let n = dead_letters::purge(&mut conn, &web.app.keys, &entries).await?;

@@ -21,12 +21,7 @@ use crate::summary::Summary;
 /// `GET /`.
 pub async fn page(State(web): State<Arc<Web>>, Extension(session): Extension<Session>) -> Response {
     let live = live(&web).await;
-    layout::page(
-        Tab::Overview,
-        &session,
-        "Overview",
-        html! { div #overview data-live="/live/overview" { (live) } },
-    )
+    layout::page(Tab::Overview, &session, "Overview", html! { div #overview data-live="/live/overview" { (live) } })
 }
 
 /// `GET /live/overview`: the same content without the shell.
@@ -40,7 +35,8 @@ async fn live(web: &Web) -> Markup {
         Ok(mut conn) => run_state::finished_runs(&mut conn, &web.app.keys).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    let now_ms = reading.status.as_ref().map_or_else(|| chrono::Utc::now().timestamp_millis(), |s| s.at.timestamp_millis());
+    let now_ms =
+        reading.status.as_ref().map_or_else(|| chrono::Utc::now().timestamp_millis(), |s| s.at.timestamp_millis());
     html! {
         (redis_line(&reading))
         @if let Some(status) = &reading.status { (current_run(status)) }

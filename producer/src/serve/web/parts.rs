@@ -61,7 +61,10 @@ pub struct PartsReader {
 
 impl PartsReader {
     pub fn new(client: &mongodb::Client, database: &str) -> Self {
-        Self { parts: client.database(database).collection(common::parts::COLLECTION), cached: tokio::sync::Mutex::new(None) }
+        Self {
+            parts: client.database(database).collection(common::parts::COLLECTION),
+            cached: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// The cached view, renewed when older than [`CACHE_FOR`] (one reader at a time).
