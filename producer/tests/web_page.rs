@@ -118,8 +118,7 @@ async fn start_browser() -> (Child, Client) {
         },
     });
     let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
-    let browser = ClientBuilder::rustls()
-        .expect("rustls")
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
