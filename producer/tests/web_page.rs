@@ -254,10 +254,11 @@ async fn the_page_follows_a_run_and_retries_its_dead_letters() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let last = browser.find(Locator::Css("#last-runs")).await.expect("last runs").text().await.expect("text");
-        if last.contains(&run_id) && browser.find(Locator::Css("#throughput-chart polyline")).await.is_ok() {
+        let state = browser.find(Locator::Css("#run-state")).await.expect("run state").text().await.expect("text");
+        if last.contains(&run_id) && state == "done" && browser.find(Locator::Css("#throughput-chart polyline")).await.is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "the finished run is not listed: {last}");
+        assert!(Instant::now() < deadline, "the finished run is not shown as done and listed: {state}, {last}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     screenshot(&browser, "overview-done.png").await;
