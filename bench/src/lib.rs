@@ -1,10 +1,11 @@
 //! The pipeline benchmark (issue 8): the whole system against danawa-sim with injected
 //! latency, measured as efficiency against the ideal C/L rate, job overhead, and CPU and
-//! memory per process kind (DESIGN.md §11).
+//! memory per process kind (DESIGN.md §11); and the monitoring page's latency ([`page`], issue 14).
 
 pub mod idle;
 pub mod joblog;
 pub mod latency;
+pub mod page;
 pub mod procfs;
 pub mod report;
 pub mod settings;
