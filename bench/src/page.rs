@@ -139,7 +139,7 @@ async fn fill(conn: &mut redis::aio::MultiplexedConnection, keys: &Keys, setting
             cmd
         };
         pipe.add_command(group_read(CRAWLERS_GROUP, keys.jobs(), format!("crawler-{c}"))).ignore();
-        if c % 10 == 0 {
+        if c.is_multiple_of(10) {
             pipe.add_command(group_read(UPDATERS_GROUP, keys.results(), format!("updater-{c}"))).ignore();
         }
     }
@@ -206,7 +206,7 @@ fn letter(n: usize, run: &str, now: chrono::DateTime<chrono::Utc>) -> DeadLetter
             target: format!("pcode {pcode}"),
         }),
         // Every twentieth letter keeps a 4 KiB answer, as parse failures do.
-        page: (n % 20 == 0).then(|| "<html>".repeat(680)),
+        page: n.is_multiple_of(20).then(|| "<html>".repeat(680)),
         failed_at: now,
     }
 }
