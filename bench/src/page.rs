@@ -109,7 +109,11 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
 
 /// The dead letters (mostly items, a tenth list pages, 1% list results: a rare kind makes the
 /// kind filter scan), the consumers with pending entries, the run and 20 finished runs.
-async fn fill(conn: &mut redis::aio::MultiplexedConnection, keys: &Keys, settings: &PageSettings) -> anyhow::Result<()> {
+async fn fill(
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &Keys,
+    settings: &PageSettings,
+) -> anyhow::Result<()> {
     let run = "20260101-000000-bnch";
     let now = chrono::Utc::now();
     for start in (0..settings.dead_letters).step_by(FILL_BATCH) {
@@ -276,7 +280,14 @@ fn markdown(settings: &PageSettings, times: &[PageTimes]) -> String {
     );
     for t in times {
         let path = if t.path.contains("before=") { "/dead-letters?before=(middle)" } else { t.path.as_str() };
-        out.push_str(&format!("| `{path}` | {} | {} | {} | {} | {} |\n", t.bytes, ms(t.p50), ms(t.p90), ms(t.p99), ms(t.max)));
+        out.push_str(&format!(
+            "| `{path}` | {} | {} | {} | {} | {} |\n",
+            t.bytes,
+            ms(t.p50),
+            ms(t.p90),
+            ms(t.p99),
+            ms(t.max)
+        ));
     }
     out
 }

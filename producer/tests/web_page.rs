@@ -198,11 +198,9 @@ async fn the_page_follows_a_run_and_retries_its_dead_letters() {
     let session = browser.get_named_cookie("ek_session").await.expect("the session cookie");
     let cookie = format!("ek_session={}", session.value());
     let read = format!("Bearer {READ_TOKEN}");
-    for (headers, want) in [
-        (vec![], 401),
-        (vec![("Authorization", read.as_str())], 403),
-        (vec![("Cookie", cookie.as_str())], 403),
-    ] {
+    for (headers, want) in
+        [(vec![], 401), (vec![("Authorization", read.as_str())], 403), (vec![("Cookie", cookie.as_str())], 403)]
+    {
         for body in ["kind=item", "kind=item&csrf=0000"] {
             let (status, text) = http(port, "POST", "/dead-letters/retry-kind", &headers, body).await;
             assert_eq!(status, want, "{headers:?} {body}: {text}");
@@ -221,7 +219,13 @@ async fn the_page_follows_a_run_and_retries_its_dead_letters() {
     for secret in [ADMIN_TOKEN, READ_TOKEN, pipeline.redis.password()] {
         assert!(!source.contains(secret), "the page shows a secret");
     }
-    browser.find(Locator::Css("tr.dead-letter button.retry")).await.expect("retry button").click().await.expect("retry");
+    browser
+        .find(Locator::Css("tr.dead-letter button.retry"))
+        .await
+        .expect("retry button")
+        .click()
+        .await
+        .expect("retry");
     let notice = browser.wait().for_element(Locator::Css("#notice")).await.expect("notice").text().await.expect("text");
     assert!(notice.contains("sent back 1 dead letter"), "{notice}");
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -255,7 +259,10 @@ async fn the_page_follows_a_run_and_retries_its_dead_letters() {
     loop {
         let last = browser.find(Locator::Css("#last-runs")).await.expect("last runs").text().await.expect("text");
         let state = browser.find(Locator::Css("#run-state")).await.expect("run state").text().await.expect("text");
-        if last.contains(&run_id) && state == "done" && browser.find(Locator::Css("#throughput-chart polyline")).await.is_ok() {
+        if last.contains(&run_id)
+            && state == "done"
+            && browser.find(Locator::Css("#throughput-chart polyline")).await.is_ok()
+        {
             break;
         }
         assert!(Instant::now() < deadline, "the finished run is not shown as done and listed: {state}, {last}");
