@@ -66,7 +66,7 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
     let client = redis::Client::open(redis.url()).context("Redis URL")?;
     let mut conn = client.get_multiplexed_async_connection().await.context("Redis")?;
     let started = Instant::now();
-    fill(&mut conn, &keys, settings).await?;
+    let middle = fill(&mut conn, &keys, settings).await?;
     eprintln!("page-bench: Redis filled in {:.1} s", started.elapsed().as_secs_f64());
 
     let root = test_harness::workspace_root();
@@ -82,7 +82,7 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
         .env("EK_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("EK_WEB_TOKEN", TOKEN)
         .env("EK_METRICS_CACHE_TTL", humantime::format_duration(settings.cache_ttl).to_string());
-    let _serve = Child::spawn(cmd, &logs.path().join("serve.log")).context("producer serve")?;
+    let serve = Child::spawn(cmd, &logs.path().join("serve.log")).context("producer serve")?;
     let http = reqwest::Client::builder().no_proxy().build().context("HTTP client")?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&http, &base).await?;
@@ -92,7 +92,7 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
         "/live/overview".to_owned(),
         "/streams".to_owned(),
         "/dead-letters".to_owned(),
-        format!("/dead-letters?before={}", middle_id(&mut conn, &keys, settings).await?),
+        format!("/dead-letters?before={middle}"),
         "/dead-letters?kind=list-result".to_owned(),
         "/metrics".to_owned(),
     ];
@@ -100,7 +100,14 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
     for path in &paths {
         times.push(time_page(&http, &base, path, settings.requests).await?);
     }
-    let report = markdown(settings, &times);
+    let usage = crate::procfs::sample(serve.pid()).context("producer serve exited")?;
+    let report = format!(
+        "{}\n`producer serve` after {} requests: {:.1} s of CPU, peak resident set {:.1} MiB\n",
+        markdown(settings, &times),
+        (settings.requests + 20) * paths.len(),
+        usage.cpu_secs,
+        usage.peak_rss_kib as f64 / 1024.0
+    );
     if let Some(slow) = times.iter().find(|t| t.p99 >= settings.budget) {
         bail!("{report}\n{} answered in {:?} at the p99, over the {:?} budget", slow.path, slow.p99, settings.budget);
     }
@@ -109,11 +116,13 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
 
 /// The dead letters (mostly items, a tenth list pages, 1% list results: a rare kind makes the
 /// kind filter scan), the consumers with pending entries, the run and 20 finished runs.
+/// Returns the id of the letter half-way down the stream (a deep page starts there).
 async fn fill(
     conn: &mut redis::aio::MultiplexedConnection,
     keys: &Keys,
     settings: &PageSettings,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
+    let mut middle = None;
     let run = "20260101-000000-bnch";
     let now = chrono::Utc::now();
     for start in (0..settings.dead_letters).step_by(FILL_BATCH) {
@@ -125,7 +134,10 @@ async fn fill(
                 pipe.arg(name).arg(value);
             }
         }
-        let _ids: Vec<String> = pipe.query_async(conn).await.context("XADD dead letters")?;
+        let ids: Vec<String> = pipe.query_async(conn).await.context("XADD dead letters")?;
+        if start <= settings.dead_letters / 2 && settings.dead_letters / 2 < start + ids.len() {
+            middle = ids.get(settings.dead_letters / 2 - start).cloned();
+        }
     }
     let mut pipe = redis::pipe();
     pipe.cmd("XGROUP").arg("CREATE").arg(keys.jobs()).arg(CRAWLERS_GROUP).arg("0").arg("MKSTREAM").ignore();
@@ -179,7 +191,7 @@ async fn fill(
         pipe.cmd("HSET").arg(keys.run_counters(&id)).arg("enqueued:list").arg(10).arg("done:list").arg(10).ignore();
     }
     let () = pipe.query_async(conn).await.context("consumers and runs")?;
-    Ok(())
+    middle.context("no dead letter written")
 }
 
 fn letter(n: usize, run: &str, now: chrono::DateTime<chrono::Utc>) -> DeadLetter {
@@ -213,24 +225,6 @@ fn letter(n: usize, run: &str, now: chrono::DateTime<chrono::Utc>) -> DeadLetter
         page: n.is_multiple_of(20).then(|| "<html>".repeat(680)),
         failed_at: now,
     }
-}
-
-/// The id of the dead letter half-way down the stream (a deep page).
-async fn middle_id(
-    conn: &mut redis::aio::MultiplexedConnection,
-    keys: &Keys,
-    settings: &PageSettings,
-) -> anyhow::Result<String> {
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(keys.dead())
-        .arg("-")
-        .arg("+")
-        .arg("COUNT")
-        .arg(settings.dead_letters / 2)
-        .query_async(conn)
-        .await
-        .context("XRANGE")?;
-    reply.ids.last().map(|e| e.id.clone()).context("an empty dead-letter stream")
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {

@@ -143,6 +143,11 @@ pub async fn page<C: ConnectionLike>(
                 return Ok(out);
             }
             end = format!("({}", raw.id);
+            // The kind alone first: most letters of a scan for a rare kind are skipped, and
+            // decoding each whole (fields, saved page) would cost most of the page's time.
+            if kind.is_some_and(|k| DeadLetter::kind_of(&raw.map).as_deref().unwrap_or("?") != k) {
+                continue;
+            }
             let entry = Entry { letter: DeadLetter::from_fields(&raw.map).ok(), id: raw.id };
             if selected(&entry, &selection) {
                 out.entries.push(entry);
