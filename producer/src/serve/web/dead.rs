@@ -22,6 +22,9 @@ use crate::dead_letters::{self, Entry, Selection};
 
 /// Dead letters per page.
 pub const PAGE_SIZE: usize = 50;
+/// Letters one click on "retry every" or "purge every" handles: a kind with 100,000 letters is
+/// done in clicks of a few seconds each, not in one request that outlives the browser's patience.
+pub const ACTION_BATCH: usize = 1000;
 /// Characters of an original field value shown before it is cut.
 const FIELD_CHARS: usize = 2000;
 
@@ -264,6 +267,11 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
     let done = async {
         let mut conn = web.app.pool.get().await?;
         let entries = dead_letters::select(&mut conn, &web.app.keys, &selection).await?;
+        let more = if selection.limit == Some(entries.len()) {
+            format!(" (the first {ACTION_BATCH}: again for the rest)")
+        } else {
+            String::new()
+        };
         Ok::<_, crate::Error>(match action {
             Action::Retry => {
                 let r = dead_letters::retry(&mut conn, &web.app.keys, &entries).await?;
@@ -283,7 +291,7 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
             Action::Purge => {
                 let n = dead_letters::purge(&mut conn, &web.app.keys, &entries).await?;
                 tracing::info!(deleted = n, "dead letters purged from the page");
-                format!("deleted {n} dead letter(s)")
+                format!("deleted {n} dead letter(s){more}")
             }
         })
     };
