@@ -77,8 +77,11 @@ fn current_run(s: &Status) -> Markup {
                 li { span { "started" } (layout::time(run.started_at)) }
                 @if let Some(finished) = run.finished_at { li { span { "finished" } (layout::time(finished)) } }
                 li { span { "elapsed" } (layout::duration(run.elapsed_secs)) }
-                li { span { "rate" } (layout::per_sec(s.rate.total)) }
-                li { span { "ETA" } (s.eta_secs.map_or_else(|| "–".to_owned(), layout::duration)) }
+                // A finished run's last-minute rate would describe its last minute, not now.
+                @if run.state == crate::run_state::STATE_RUNNING {
+                    li { span { "rate" } (layout::per_sec(s.rate.total)) }
+                    li { span { "ETA" } (s.eta_secs.map_or_else(|| "–".to_owned(), layout::duration)) }
+                }
                 li { span { "requests" } span #run-requests { (s.requests) } }
                 @if items > 0 { li { span { "requests per product" } (format!("{:.2}", s.requests as f64 / items as f64)) } }
                 li { span { "parts" } (s.parts_inserted) " inserted, " (s.parts_updated) " updated" }
