@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests, `make run` and the benchmarks need, only where it is missing:
-# Debian packages (redis-server, redis-tools; microsocks and tor for the proxy tests; prometheus for promtool)
+# Debian packages (redis-server, redis-tools; microsocks and tor for the proxy tests; prometheus for promtool;
+# chromium and chromium-driver for the browser test of the monitoring page)
 # and SecantusDB in the project's own virtualenv (.venv, ignored by git). Safe to run again: it
 # does nothing then.
 set -euo pipefail
@@ -14,6 +15,10 @@ command -v microsocks >/dev/null || apt_packages+=(microsocks)
 command -v tor >/dev/null || apt_packages+=(tor)
 # promtool checks and unit-tests the alert rules (scripts/check-deploy.sh).
 command -v promtool >/dev/null || apt_packages+=(prometheus)
+# The monitoring page's browser test (producer/tests/web_page.rs) drives Debian's chromium
+# through chromedriver (WebDriver).
+command -v chromium >/dev/null || apt_packages+=(chromium)
+command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
 
 if ((${#apt_packages[@]})); then
   echo "setup: installing Debian packages: ${apt_packages[*]}"

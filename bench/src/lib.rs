@@ -1,10 +1,11 @@
 //! The pipeline benchmark (issue 8): the whole system against danawa-sim with injected
 //! latency, measured as efficiency against the ideal C/L rate, job overhead, and CPU and
-//! memory per process kind (DESIGN.md §11).
+//! memory per process kind (DESIGN.md §11); and the monitoring page's latency ([`page`], issue 14).
 
 pub(crate) mod idle;
 pub(crate) mod joblog;
 pub(crate) mod latency;
+pub mod page;
 pub(crate) mod procfs;
 pub(crate) mod report;
 pub mod settings;

@@ -44,6 +44,12 @@ impl Keys {
         format!("{}:run", self.tag)
     }
 
+    /// List of the last finished runs, newest first (JSON `{id, startedAt, finishedAt}`; their
+    /// counters stay under [`Keys::run_counters`] until they expire).
+    pub fn runs(&self) -> String {
+        format!("{}:runs", self.tag)
+    }
+
     /// Hash of the counters of one run (enqueued, done, dead per job kind).
     pub fn run_counters(&self, run_id: &str) -> String {
         format!("{}:run:{run_id}:counters", self.tag)
@@ -90,6 +96,7 @@ mod tests {
             keys.dead(),
             keys.superseded(&keys.jobs()),
             keys.run(),
+            keys.runs(),
             keys.run_counters("r1"),
             keys.run_items_seen("r1"),
             keys.run_pages_seen("r1"),

@@ -6,7 +6,7 @@
 //! **The runtime** (feature `runtime`, on for the processes, off for danawa-sim): the
 //! [`consumer`] loop, the atomic [`queue`] steps and their [`dead_letter`]s, [`retry`] with
 //! its `backoff`, the [`redis_pool`], [`endpoints`] (`/metrics`, probes), [`metrics`] and
-//! [`process_metrics`], [`telemetry`], [`settings`] with [`secret`]s and [`secret_files`],
+//! [`process_metrics`], the MongoDB client ([`mongo`]), [`telemetry`], [`settings`] with [`secret`]s and [`secret_files`],
 //! [`shutdown`] and test [`failpoint`]s.
 
 pub mod config;
@@ -28,6 +28,8 @@ pub mod endpoints;
 pub mod failpoint;
 #[cfg(feature = "runtime")]
 pub mod metrics;
+#[cfg(feature = "runtime")]
+pub mod mongo;
 #[cfg(feature = "runtime")]
 pub mod process_metrics;
 #[cfg(feature = "runtime")]

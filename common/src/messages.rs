@@ -295,6 +295,20 @@ impl DeadLetter {
         encode(MessageKind::DeadLetter, self.run_id.as_deref().unwrap_or(""), self)
     }
 
+    /// The letter's `kind` alone, the rest of its body skipped, not built (the monitoring page
+    /// filters thousands of letters by kind per page); `None` when the entry does not decode.
+    pub fn kind_of(fields: &HashMap<String, redis::Value>) -> Option<String> {
+        #[derive(Deserialize)]
+        struct KindOnly {
+            kind: String,
+        }
+        let envelope = Envelope::read(fields).ok()?;
+        if envelope.kind != MessageKind::DeadLetter {
+            return None;
+        }
+        serde_json::from_str::<KindOnly>(envelope.body).ok().map(|k| k.kind)
+    }
+
     /// # Errors
     /// A [`DecodeError`] naming what is wrong with the entry.
     #[cfg(feature = "runtime")]

@@ -10,6 +10,8 @@
 //! | `REDIS_SENTINEL_PASSWORD_FILE` | the Sentinels' password | `REDIS_SENTINEL_PASSWORD` |
 //! | `MONGODB_URI_FILE` | the MongoDB connection string | `MONGODB_URI` |
 //! | `EK_TOR_PASSWORD_FILE` | the Tor control password | `EK_TOR_PASSWORD` |
+//! | `EK_WEB_TOKEN_FILE` | the monitoring page's read-only token | `EK_WEB_TOKEN` |
+//! | `EK_WEB_ADMIN_TOKEN_FILE` | the monitoring page's admin token | `EK_WEB_ADMIN_TOKEN` |
 //!
 //! An empty Redis setting (`REDIS_URL=""`, ...) counts as unset, as here for the `*_FILE`
 //! variables: a compose override file cannot remove a variable the base file sets, only empty
@@ -22,12 +24,14 @@
 use std::path::{Path, PathBuf};
 
 /// `(file variable, target variable)`: the file's content becomes the target.
-pub const FILE_VARIABLES: [(&str, &str); 5] = [
+pub const FILE_VARIABLES: [(&str, &str); 7] = [
     ("REDIS_URL_FILE", "REDIS_URL"),
     ("REDIS_PASSWORD_FILE", "REDIS_PASSWORD"),
     ("REDIS_SENTINEL_PASSWORD_FILE", "REDIS_SENTINEL_PASSWORD"),
     ("MONGODB_URI_FILE", "MONGODB_URI"),
     ("EK_TOR_PASSWORD_FILE", "EK_TOR_PASSWORD"),
+    ("EK_WEB_TOKEN_FILE", "EK_WEB_TOKEN"),
+    ("EK_WEB_ADMIN_TOKEN_FILE", "EK_WEB_ADMIN_TOKEN"),
 ];
 
 #[derive(Debug, thiserror::Error)]

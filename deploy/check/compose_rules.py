@@ -6,8 +6,8 @@ no documented `docker compose up` (start, scale, rotate, upgrade, offline, monit
 service that runs `producer run`; a memory limit on every service, Redis --maxmemory at most
 60% of its limit (room for the AOF-rewrite fork); secrets only as files under ./secrets/,
 mounted where a `*_FILE` variable points, never a value in the environment or a Redis URL with
-a password; health checks, grace periods, read-only roots; no fixed host port except Prometheus
-and Grafana on loopback; Prometheus scrapes serve and every worker on a network they share.
+a password; health checks, grace periods, read-only roots; no fixed host port except Prometheus,
+Grafana and serve (the monitoring page) on loopback; Prometheus scrapes serve and every worker on a network they share.
 Prints a one-line summary; errors on stderr and exit 1.
 """
 
@@ -22,7 +22,8 @@ PROFILES = {"danawa-sim": ["offline"], "producer": ["run"], "prometheus": ["moni
 SERVICES = {"redis", "mongo", "tor", "producer", "serve", "crawler-worker", "updater-worker", "danawa-sim",
             "prometheus", "grafana"}
 SCALED = {"crawler-worker", "updater-worker"}
-PUBLISHING = {"prometheus", "grafana"}
+# `serve` publishes the monitoring page (tokens required, loopback only).
+PUBLISHING = {"prometheus", "grafana", "serve"}
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|_AUTH$", re.I)
 UNITS = {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 COMMAND = re.compile(r"docker[ -]compose\b[^\n`|;&]*")
@@ -73,7 +74,7 @@ def service_rules(services, secrets):
             host_ip = p.get("host_ip") if isinstance(p, dict) else (str(p).split(":")[0] if str(p).count(":") >= 2 else None)
             published = p.get("published") if isinstance(p, dict) else str(p).count(":") >= 1
             if published and (name not in PUBLISHING or host_ip != "127.0.0.1"):
-                errors.append(f"{where}: published port {p}: only Prometheus and Grafana publish, on 127.0.0.1")
+                errors.append(f"{where}: published port {p}: only Prometheus, Grafana and serve publish, on 127.0.0.1")
         for dep, cond in (svc.get("depends_on") or {}).items():
             c = cond.get("condition") if isinstance(cond, dict) else None
             if c not in ("service_healthy", "service_completed_successfully"):

@@ -1,6 +1,7 @@
-//! `producer dead-letters list|retry|purge`: inspect the dead-letter stream, send entries back
-//! to their source stream (one atomic step each, `lua/retry_dead.lua`, so the run's counters
-//! keep balancing), or delete them.
+//! `producer dead-letters list|retry|purge` and the monitoring page's dead letters: inspect the
+//! dead-letter stream (whole, by id, or a page at a time), send entries back to their source
+//! stream (one atomic step each, `lua/retry_dead.lua`, so the run's counters keep balancing),
+//! or delete them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -42,7 +43,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn kind(&self) -> &str {
+    /// The letter's kind, `?` when it does not decode.
+    pub fn kind(&self) -> &str {
         self.letter.as_ref().map_or("?", |l| l.kind.as_str())
     }
 }
@@ -53,6 +55,22 @@ impl Entry {
 /// Redis errors.
 pub async fn select<C: ConnectionLike>(conn: &mut C, keys: &Keys, selection: &Selection) -> Result<Vec<Entry>, Error> {
     let limit = selection.limit.unwrap_or(usize::MAX);
+    if !selection.ids.is_empty() {
+        // Named entries are read one by one: a page retrying one letter must not scan 100,000.
+        let mut out = Vec::new();
+        for id in &selection.ids {
+            let found: StreamRangeReply =
+                redis::cmd("XRANGE").arg(keys.dead()).arg(id).arg(id).arg("COUNT").arg(1).query_async(conn).await?;
+            for raw in found.ids {
+                let entry = Entry { letter: DeadLetter::from_fields(&raw.map).ok(), id: raw.id };
+                if selected(&entry, selection) && out.len() < limit {
+                    out.push(entry);
+                }
+            }
+        }
+        out.sort_by_key(|e| id_order(&e.id));
+        return Ok(out);
+    }
     let mut out = Vec::new();
     let mut start = "-".to_owned();
     while out.len() < limit {
@@ -71,6 +89,77 @@ pub async fn select<C: ConnectionLike>(conn: &mut C, keys: &Keys, selection: &Se
             break;
         }
     }
+    Ok(out)
+}
+
+/// An entry id (`<ms>-<seq>`) as a sortable pair.
+fn id_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// Entries read per XREVRANGE call by [`page`], and at most this many chunks per page: a kind
+/// that is rare among 100,000 letters costs a bounded read, and the page says where to go on.
+const PAGE_SCAN_CHUNK: usize = 200;
+const PAGE_SCAN_CHUNKS: usize = 10;
+
+/// One page of the dead-letter stream, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Where the next page starts (an exclusive XREVRANGE end), when there may be one.
+    pub next: Option<String>,
+}
+
+/// Up to `count` dead letters of `kind` (every kind when `None`) older than `before` (an entry
+/// id; the newest when `None`), read with XREVRANGE … COUNT: the stream is never read whole.
+///
+/// # Errors
+/// Redis errors.
+pub async fn page<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+    kind: Option<&str>,
+    before: Option<&str>,
+    count: usize,
+) -> Result<Page, Error> {
+    let selection = Selection { kind: kind.map(str::to_owned), ..Selection::default() };
+    let mut end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+    let mut out = Page::default();
+    for _ in 0..PAGE_SCAN_CHUNKS {
+        let chunk = if kind.is_some() { PAGE_SCAN_CHUNK } else { count - out.entries.len() + 1 };
+        let read: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(keys.dead())
+            .arg(&end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(chunk)
+            .query_async(conn)
+            .await?;
+        let full = read.ids.len() == chunk;
+        for raw in read.ids {
+            if out.entries.len() == count {
+                // One more matching letter exists past this page.
+                out.next = out.entries.last().map(|e| e.id.clone());
+                return Ok(out);
+            }
+            end = format!("({}", raw.id);
+            // The kind alone first: most letters of a scan for a rare kind are skipped, and
+            // decoding each whole (fields, saved page) would cost most of the page's time.
+            if kind.is_some_and(|k| DeadLetter::kind_of(&raw.map).as_deref().unwrap_or("?") != k) {
+                continue;
+            }
+            let entry = Entry { letter: DeadLetter::from_fields(&raw.map).ok(), id: raw.id };
+            if selected(&entry, &selection) {
+                out.entries.push(entry);
+            }
+        }
+        if !full {
+            return Ok(out);
+        }
+    }
+    // Scanned the bound without filling the page: go on from the last entry read.
+    out.next = Some(end.trim_start_matches('(').to_owned());
     Ok(out)
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -48,8 +49,9 @@ enum Online {
     /// Show the run's progress: counters per kind, streams, groups, consumers, rate, ETA.
     /// Exits 4 when the run is stalled, 5 when Redis cannot be read (for cron jobs and probes).
     Status(StatusArgs),
-    /// Serve the queue and run gauges (/metrics), /healthz and /readyz: the one always-on
-    /// exporter of what is in Redis, whatever the number of workers (none included).
+    /// Serve the queue and run gauges (/metrics), /healthz, /readyz and the monitoring page
+    /// (token needed): the one always-on view of what is in Redis, whatever the number of
+    /// workers (none included).
     Serve(ServeArgs),
     /// Inspect, retry or delete dead letters.
     DeadLetters(DeadLettersArgs),
@@ -133,9 +135,12 @@ struct ServeArgs {
     #[command(flatten)]
     common: CommonSettings,
 
-    /// Address of /metrics, /healthz and /readyz.
+    /// Address of /metrics, /healthz, /readyz and the monitoring page (loopback by default).
     #[arg(long, env = "EK_HTTP_ADDR", default_value = producer::serve::DEFAULT_HTTP_ADDR)]
     http_addr: std::net::SocketAddr,
+
+    #[command(flatten)]
+    web: producer::serve::web::WebSettings,
 
     /// How long one reading of Redis is reused by the scrapes that follow.
     #[arg(long, env = "EK_METRICS_CACHE_TTL", value_parser = humantime::parse_duration,
@@ -358,14 +363,23 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    use producer::serve::web::{self, Web};
     let (pool, redis) = connect(&args.common)?;
     let state = producer::serve::AppState::new(pool, args.common.keys(), args.cache_ttl);
+    let mongo = match &args.common.mongodb_uri {
+        Some(uri) => Some(common::mongo::connect(uri.expose(), "producer-serve").await.context("MongoDB URI")?),
+        None => None,
+    };
+    let page = Arc::new(Web::new(state.clone(), mongo.as_ref().map(|c| (c, args.common.mongodb_db.as_str()))));
     let shutdown = common::shutdown::on_signal();
-    producer::serve::serve(args.http_addr, producer::serve::router(state), shutdown, |addr| {
-        tracing::info!(%addr, %redis, "producer serve: /metrics, /healthz, /readyz");
+    let sampler = web::spawn_sampler(page.clone(), args.web.web_sample_every, shutdown.clone());
+    let router = producer::serve::router(state).merge(web::router(page, &args.web));
+    producer::serve::serve(args.http_addr, router, shutdown, |addr| {
+        tracing::info!(%addr, %redis, "producer serve: /metrics, /healthz, /readyz and the monitoring page");
     })
     .await
     .with_context(|| format!("cannot serve on {}", args.http_addr))?;
+    sampler.abort();
     Ok(ExitCode::SUCCESS)
 }
 

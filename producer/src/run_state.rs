@@ -12,7 +12,7 @@ use rand::Rng;
 use redis::aio::ConnectionLike;
 use redis::streams::StreamRangeReply;
 
-use crate::counters::KINDS;
+use crate::counters::{RunCounters, KINDS};
 use crate::Error;
 
 static BEGIN: std::sync::LazyLock<redis::Script> =
@@ -276,12 +276,12 @@ pub async fn finish<C: ConnectionLike>(
     keep_for: Duration,
 ) -> Result<Finish, Error> {
     let mut call = FINISH.prepare_invoke();
-    call.key(keys.run());
+    call.key(keys.run()).key(keys.runs());
     for key in run_keys(keys, run_id) {
         call.key(key);
     }
-    call.arg(run_id).arg(rfc3339(now)).arg(keep_for.as_secs().max(1));
-    call.arg(field::ID).arg(field::STATE).arg(STATE_DONE).arg(field::FINISHED_AT);
+    call.arg(run_id).arg(rfc3339(now)).arg(keep_for.as_secs().max(1)).arg(RUNS_KEPT);
+    call.arg(field::ID).arg(field::STATE).arg(STATE_DONE).arg(field::FINISHED_AT).arg(field::STARTED_AT);
     // KINDS starts with `list`, the kind a finished run must have enqueued.
     for kind in KINDS {
         call.arg(counter::enqueued(kind)).arg(counter::done(kind)).arg(counter::dead(kind));
@@ -293,6 +293,48 @@ pub async fn finish<C: ConnectionLike>(
         -1 => Finish::Replaced,
         _ => Finish::NotYet,
     })
+}
+
+/// Finished runs kept in the list of [`Keys::runs`].
+pub const RUNS_KEPT: usize = 20;
+
+/// A finished run as the list of finished runs has it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinishedRun {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// The last finished runs, newest first, each with its summary while its counters are kept
+/// (`None` once they expired).
+///
+/// # Errors
+/// Redis errors.
+pub async fn finished_runs<C: ConnectionLike>(
+    conn: &mut C,
+    keys: &Keys,
+) -> Result<Vec<(FinishedRun, Option<crate::summary::Summary>)>, Error> {
+    let list: Vec<String> = redis::cmd("LRANGE").arg(keys.runs()).arg(0).arg(-1).query_async(conn).await?;
+    // An entry that does not decode (written by hand?) is skipped: it only feeds a page.
+    let runs: Vec<FinishedRun> = list.iter().filter_map(|e| serde_json::from_str(e).ok()).collect();
+    let mut pipe = redis::pipe();
+    for run in &runs {
+        pipe.hgetall(keys.run_counters(&run.id));
+    }
+    let hashes: Vec<HashMap<String, String>> =
+        if runs.is_empty() { Vec::new() } else { pipe.query_async(conn).await? };
+    Ok(runs
+        .into_iter()
+        .zip(hashes)
+        .map(|(run, hash)| {
+            let summary = (!hash.is_empty()).then(|| {
+                crate::summary::Summary::new(&run.id, run.started_at, run.finished_at, &RunCounters::from_hash(&hash))
+            });
+            (run, summary)
+        })
+        .collect())
 }
 
 /// Entries delivered to a consumer and not yet acknowledged, per group.

@@ -16,7 +16,7 @@ use common::parts::{Detail, PartName, Vendor, Vendors};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use test_harness::{MongoServer, RedisServer};
 use tokio::runtime::Runtime;
-use updater_worker::store::{self, Claimer, Entry, Store};
+use updater_worker::store::{Claimer, Entry, Store};
 
 const BATCH_SIZES: [usize; 4] = [1, 10, 50, 100];
 const PRODUCTS_PER_PAGE: u32 = 30;
@@ -34,7 +34,7 @@ fn setup() -> Bench {
     let mongo = MongoServer::start();
     let redis = RedisServer::start();
     let store = runtime.block_on(async {
-        let client = store::connect(&mongo.uri()).await.expect("client");
+        let client = common::mongo::connect(&mongo.uri(), "updater-bench").await.expect("client");
         let url = redis.url().parse().expect("redis url");
         let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 4).expect("pool");
         let store =

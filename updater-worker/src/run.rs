@@ -31,7 +31,7 @@ pub async fn run_updater(settings: UpdaterSettings, shutdown: CancellationToken)
     let redis = settings.common.redis.target()?;
     let pool =
         common::redis_pool::pool(&redis, settings.concurrency * 2 + 4).with_context(|| format!("Redis {redis}"))?;
-    let client = store::connect(mongodb_uri.expose()).await.context("MongoDB URI")?;
+    let client = common::mongo::connect(mongodb_uri.expose(), "updater-worker").await.context("MongoDB URI")?;
     let mut registry = Registry::default();
     let metrics = UpdaterMetrics::register(&mut registry, settings.concurrency);
     let store = Store::new(

@@ -1,6 +1,6 @@
 //! `producer serve`: the one always-on process that exports the queue and run gauges
-//! (`/metrics`), with `/healthz` and `/readyz`, as a small axum router that other pages (a
-//! monitoring web page) can be merged into.
+//! (`/metrics`), with `/healthz` and `/readyz`, as a small axum router, and the monitoring
+//! page ([`web`]) merged into it.
 //!
 //! Why one process rather than every worker: the gauges describe Redis, not a process, so a
 //! fleet of N workers exporting them would multiply every sum by N, and a fleet scaled to zero
@@ -8,6 +8,7 @@
 //! their own per-process metrics (jobs, requests, blocks, batches).
 
 pub mod gauges;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

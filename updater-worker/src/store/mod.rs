@@ -18,7 +18,6 @@ use bson::Document;
 use common::messages::{CrawlResult, ItemJob, Job, ListPageJob};
 use common::parts::COLLECTION;
 use common::plan::{next_jobs, Event};
-use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 pub use claim::{ClaimError, ClaimRequest, Claimer};
@@ -89,19 +88,6 @@ pub struct Store {
     parts: Collection<Document>,
     claimer: Claimer,
     reachability: Reachability,
-}
-
-/// Connects a client with time limits suited to a worker: a down server is noticed in
-/// seconds (and retried), not after the driver's default 30 s. Settings in the URI win.
-///
-/// # Errors
-/// When the URI does not parse or names an unsupported option.
-pub async fn connect(uri: &str) -> mongodb::error::Result<Client> {
-    let mut options = ClientOptions::parse(uri).await?;
-    options.server_selection_timeout.get_or_insert(Duration::from_secs(3));
-    options.connect_timeout.get_or_insert(Duration::from_secs(3));
-    options.app_name.get_or_insert_with(|| "updater-worker".to_owned());
-    Client::with_options(options)
 }
 
 impl Store {

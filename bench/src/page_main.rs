@@ -1,0 +1,11 @@
+//! `page-bench`: the monitoring page's latency with 100,000 dead letters and 100 consumers
+//! (see `bench::page`); prints a Markdown table, fails over the budget.
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = bench::page::PageSettings::parse();
+    println!("{}", bench::page::run(&settings).await?);
+    Ok(())
+}
