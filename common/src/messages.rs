@@ -297,6 +297,7 @@ impl DeadLetter {
 
     /// The letter's `kind` alone, the rest of its body skipped, not built (the monitoring page
     /// filters thousands of letters by kind per page); `None` when the entry does not decode.
+    #[cfg(feature = "runtime")]
     pub fn kind_of(fields: &HashMap<String, redis::Value>) -> Option<String> {
         #[derive(Deserialize)]
         struct KindOnly {

@@ -135,23 +135,32 @@ impl Store {
                 CrawlResult::List(_) => None,
             })
             .collect();
-        let mut existing = HashSet::new();
         if pcodes.is_empty() {
-            return Ok(existing);
+            return Ok(HashSet::new());
         }
+        self.pcodes_matching(session, doc! {"pcode": {"$in": pcodes}}).await
+    }
+
+    /// The pcodes of the parts `filter` matches, read in the transaction.
+    async fn pcodes_matching(
+        &self,
+        session: &mut ClientSession,
+        filter: Document,
+    ) -> Result<HashSet<String>, AttemptError> {
         let mut found = self
             .parts
-            .find(doc! {"pcode": {"$in": pcodes}})
+            .find(filter)
             .projection(doc! {"_id": 0, "pcode": 1})
             .session(&mut *session)
             .await
             .map_err(classify)?;
+        let mut pcodes = HashSet::new();
         while let Some(doc) = found.stream(&mut *session).try_next().await.map_err(classify)? {
             if let Ok(pcode) = doc.get_str("pcode") {
-                existing.insert(pcode.to_owned());
+                pcodes.insert(pcode.to_owned());
             }
         }
-        Ok(existing)
+        Ok(pcodes)
     }
 
     /// Runs one `update` command; `owners[i]` is the batch index of the entry statement `i`
@@ -194,17 +203,8 @@ impl Store {
         let mut stale: HashSet<&str> = candidates.iter().map(|c| c.pcode).collect();
         for (cutoff, pcodes) in by_cutoff {
             let filter = doc! {"pcode": {"$in": pcodes}, "prices": {"$elemMatch": {"timestamp": {"$gte": cutoff}}}};
-            let mut fresh = self
-                .parts
-                .find(filter)
-                .projection(doc! {"_id": 0, "pcode": 1})
-                .session(&mut *session)
-                .await
-                .map_err(classify)?;
-            while let Some(doc) = fresh.stream(&mut *session).try_next().await.map_err(classify)? {
-                if let Ok(pcode) = doc.get_str("pcode") {
-                    stale.remove(pcode);
-                }
+            for pcode in self.pcodes_matching(session, filter).await? {
+                stale.remove(pcode.as_str());
             }
         }
         Ok(stale)
