@@ -86,7 +86,7 @@ impl Env {
 }
 
 pub(crate) async fn store_for(mongo: &MongoServer, redis: &RedisServer) -> Store {
-    let client = common::mongo::connect(&mongo.uri(), "updater-test").await.expect("store client");
+    let client = common::mongo::connect(&mongo.uri(), "updater-worker").await.expect("store client");
     let url = redis.url().parse().expect("redis url");
     let pool = common::redis_pool::pool(&common::redis_pool::Target::Single(url), 4).expect("redis pool");
     Store::new(client, DB, Claimer::new(pool, Keys::new(PREFIX), std::time::Duration::from_secs(3600)))
