@@ -112,7 +112,7 @@ impl Requester {
                 };
                 return Err(JobError::Failed(Box::new(RequestFailure { request, attempts, error })));
             };
-            self.metrics.retries.get_or_create(&AnswerLabels { kind: request.answer.as_str().to_owned() }).inc();
+            self.metrics.retries.get_or_create(&AnswerLabels { kind: request.answer.as_str() }).inc();
             tracing::info!(
                 endpoint = request.answer.as_str(),
                 target,
@@ -141,7 +141,7 @@ impl Requester {
     /// User-Agent.
     async fn new_circuit(&self, session: &mut Session, error: &CrawlError) {
         if let Some(cause) = error.block_cause() {
-            self.metrics.blocks.get_or_create(&BlockLabels { cause: cause.as_str().to_owned() }).inc();
+            self.metrics.blocks.get_or_create(&BlockLabels { cause: cause.as_str() }).inc();
         }
         session.rotate();
         if let Some(tor) = &self.tor {

@@ -159,13 +159,13 @@ impl Session {
     pub(crate) async fn send_on(&mut self, request: &Request, fresh: bool) -> Result<String, CrawlError> {
         let exchange = self.exchange(request, fresh).await.inspect_err(|error| {
             if matches!(error, CrawlError::ShortBody { .. }) {
-                let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
+                let labels = AnswerLabels { kind: request.answer.as_str() };
                 self.fetcher.metrics.incomplete.get_or_create(&labels).inc();
             }
         })?;
         let body = classify(exchange.status, exchange.retry_after, exchange.body)?;
         complete::check(request.answer, &body).inspect_err(|_| {
-            let labels = AnswerLabels { kind: request.answer.as_str().to_owned() };
+            let labels = AnswerLabels { kind: request.answer.as_str() };
             self.fetcher.metrics.incomplete.get_or_create(&labels).inc();
         })?;
         Ok(body)

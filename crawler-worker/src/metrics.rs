@@ -10,13 +10,15 @@ use common::metrics::WorkerMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct BlockLabels {
-    pub cause: String,
+    /// [`crate::error::BlockCause::as_str`].
+    pub cause: &'static str,
 }
 
 /// The answer a request was for: `category`, `list`, `product`, `spec`, `shops`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct AnswerLabels {
-    pub kind: String,
+    /// [`crate::complete::AnswerKind::as_str`].
+    pub kind: &'static str,
 }
 
 /// A shop-list group container the parser does not know (by its id).

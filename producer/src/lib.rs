@@ -3,7 +3,7 @@
 //! dead letters.
 
 pub mod counters;
-pub mod dead_letters;
+pub mod dead_letter_admin;
 pub(crate) mod enqueue;
 pub mod progress;
 pub(crate) mod rate;

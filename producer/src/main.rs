@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use common::redis_pool::Target;
 use common::settings::CommonSettings;
-use producer::dead_letters::{self, Selection};
+use producer::dead_letter_admin::{self, Selection};
 use producer::progress::{Display, WatchSettings};
 use producer::run::{Outcome, RunOptions};
 use producer::validate::EXIT_INVALID;
@@ -400,16 +400,16 @@ async fn dead_letter_command(action: DeadLetterAction) -> anyhow::Result<ExitCod
     let (pool, _) = connect(&select.common)?;
     let keys = select.common.keys();
     let mut conn = pool.get().await.context("connecting to Redis")?;
-    let entries = dead_letters::select(&mut conn, &keys, &select.selection()).await?;
+    let entries = dead_letter_admin::select(&mut conn, &keys, &select.selection()).await?;
     match action {
         DeadLetterAction::List { json: true, .. } => {
             for entry in &entries {
                 println!("{}", serde_json::to_string(entry).context("dead letter as JSON")?);
             }
         }
-        DeadLetterAction::List { .. } => print!("{}", dead_letters::table(&entries)),
+        DeadLetterAction::List { .. } => print!("{}", dead_letter_admin::table(&entries)),
         DeadLetterAction::Retry { .. } => {
-            let retried = dead_letters::retry(&mut conn, &keys, &entries).await?;
+            let retried = dead_letter_admin::retry(&mut conn, &keys, &entries).await?;
             for (id, reason) in &retried.skipped {
                 eprintln!("skipped {id}: {reason}");
             }
@@ -421,8 +421,8 @@ async fn dead_letter_command(action: DeadLetterAction) -> anyhow::Result<ExitCod
             );
         }
         DeadLetterAction::Purge { .. } => {
-            let deleted = dead_letters::purge(&mut conn, &keys, &entries).await?;
-            println!("deleted {deleted} dead letter(s) {:?}", dead_letters::per_kind(&entries));
+            let deleted = dead_letter_admin::purge(&mut conn, &keys, &entries).await?;
+            println!("deleted {deleted} dead letter(s) {:?}", dead_letter_admin::per_kind(&entries));
         }
     }
     Ok(ExitCode::SUCCESS)

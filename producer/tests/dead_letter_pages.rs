@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use common::messages::{DeadLetter, DeadReason};
-use producer::dead_letters::{self, Selection};
+use producer::dead_letter_admin::{self, Selection};
 use support::Env;
 
 fn letter(kind: &str, n: usize) -> DeadLetter {
@@ -50,7 +50,7 @@ async fn pages_go_newest_first_and_end() {
     let mut seen = Vec::new();
     let mut before = None;
     loop {
-        let page = dead_letters::page(&mut conn, &env.keys, None, before.as_deref(), 50).await.expect("page");
+        let page = dead_letter_admin::page(&mut conn, &env.keys, None, before.as_deref(), 50).await.expect("page");
         assert!(page.entries.len() <= 50);
         seen.extend(page.entries.iter().map(|e| e.id.clone()));
         match page.next {
@@ -73,7 +73,8 @@ async fn a_rare_kind_is_found_with_a_bounded_scan_per_page() {
     let mut before = None;
     let mut pages = 0;
     loop {
-        let page = dead_letters::page(&mut conn, &env.keys, Some("list"), before.as_deref(), 50).await.expect("page");
+        let page =
+            dead_letter_admin::page(&mut conn, &env.keys, Some("list"), before.as_deref(), 50).await.expect("page");
         pages += 1;
         assert!(page.entries.iter().all(|e| e.kind() == "list"));
         found.extend(page.entries.into_iter().map(|e| e.id));
@@ -94,11 +95,11 @@ async fn letters_named_by_id_are_read_directly() {
     let ids = fill(&env, 30, 10).await;
     let mut conn = env.conn().await;
     let selection = Selection { ids: vec![ids[20].clone(), ids[3].clone(), "1-1".into()], ..Selection::default() };
-    let got = dead_letters::select(&mut conn, &env.keys, &selection).await.expect("select");
+    let got = dead_letter_admin::select(&mut conn, &env.keys, &selection).await.expect("select");
     let got: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(got, [ids[3].as_str(), ids[20].as_str()], "oldest first; an absent id is skipped");
     let only_lists = Selection { kind: Some("list".into()), ..selection };
-    let got = dead_letters::select(&mut conn, &env.keys, &only_lists).await.expect("select");
+    let got = dead_letter_admin::select(&mut conn, &env.keys, &only_lists).await.expect("select");
     assert_eq!(got.len(), 1, "ids[20] is a list letter, ids[3] an item");
 }
 

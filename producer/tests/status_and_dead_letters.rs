@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use producer::dead_letters::{self, Selection};
+use producer::dead_letter_admin::{self, Selection};
 use producer::run::{self, Outcome};
 use producer::run_state;
 use producer::status;
@@ -101,11 +101,11 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     let mut conn = env.conn().await;
     let run_id = summary.run_id.clone();
 
-    let all = dead_letters::select(&mut conn, &env.keys, &Selection::default()).await.expect("list");
+    let all = dead_letter_admin::select(&mut conn, &env.keys, &Selection::default()).await.expect("list");
     assert_eq!(all.len(), 2);
     let letter = all[0].letter.as_ref().expect("decodes");
     assert_eq!((letter.kind.as_str(), letter.attempts), ("list", 5));
-    let table = dead_letters::table(&all);
+    let table = dead_letter_admin::table(&all);
     assert!(table.contains("maxAttempts") && table.contains("HTTP 503 five times"), "{table}");
     let listed = cli(&env, &["dead-letters", "list", "--kind", "list"]);
     assert!(listed.status.success());
@@ -114,14 +114,14 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     let refused = cli(&env, &["dead-letters", "purge"]);
     assert_eq!(refused.status.code(), Some(2), "purging everything needs --all");
     let none = Selection { kind: Some("item".into()), ..Selection::default() };
-    assert!(dead_letters::select(&mut conn, &env.keys, &none).await.expect("list").is_empty());
+    assert!(dead_letter_admin::select(&mut conn, &env.keys, &none).await.expect("list").is_empty());
 
     // Retry one: it is in flight again, the done run is reopened, the counters balance.
     let one = Selection { limit: Some(1), ..Selection::default() };
-    let chosen = dead_letters::select(&mut conn, &env.keys, &one).await.expect("select");
-    let retried = dead_letters::retry(&mut conn, &env.keys, &chosen).await.expect("retry");
+    let chosen = dead_letter_admin::select(&mut conn, &env.keys, &one).await.expect("select");
+    let retried = dead_letter_admin::retry(&mut conn, &env.keys, &chosen).await.expect("retry");
     assert_eq!(retried.sent_back.len(), 1);
-    let again = dead_letters::retry(&mut conn, &env.keys, &chosen).await.expect("retry twice");
+    let again = dead_letter_admin::retry(&mut conn, &env.keys, &chosen).await.expect("retry twice");
     assert_eq!(again.gone.len(), 1, "a second retry of the same letter does nothing");
     let s = status::collect(&mut conn, &env.keys, &mut Vec::new()).await.expect("status");
     assert_balanced(&s);
@@ -136,9 +136,9 @@ async fn dead_letters_list_retry_purge_keep_the_run_balanced() {
     assert_eq!(body["runId"], run_id.as_str(), "the original job, verbatim");
 
     // Purge the other: gone from the stream, still counted dead.
-    let rest = dead_letters::select(&mut conn, &env.keys, &Selection::default()).await.expect("select");
-    assert_eq!(dead_letters::purge(&mut conn, &env.keys, &rest).await.expect("purge"), 1);
-    assert!(dead_letters::select(&mut conn, &env.keys, &Selection::default()).await.expect("list").is_empty());
+    let rest = dead_letter_admin::select(&mut conn, &env.keys, &Selection::default()).await.expect("select");
+    assert_eq!(dead_letter_admin::purge(&mut conn, &env.keys, &rest).await.expect("purge"), 1);
+    assert!(dead_letter_admin::select(&mut conn, &env.keys, &Selection::default()).await.expect("list").is_empty());
     let s = status::collect(&mut conn, &env.keys, &mut Vec::new()).await.expect("status");
     assert_balanced(&s);
     assert_eq!(s.dead_letter_entries, 0);

@@ -2,7 +2,7 @@
 //! stream), each with its kind, reason, attempts, last error, failed request, original fields
 //! and saved answer; and the admin actions retry one, retry every letter of a kind, purge one
 //! or a kind. The actions are the `producer dead-letters retry|purge` code path
-//! ([`crate::dead_letters`]), so a retried letter moves its run's counter from dead back to in
+//! ([`crate::dead_letter_admin`]), so a retried letter moves its run's counter from dead back to in
 //! flight in the same atomic step and the run keeps balancing.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use super::auth::Session;
 use super::layout::{self, Tab};
 use super::Web;
 use crate::counters::KINDS;
-use crate::dead_letters::{self, Entry, Selection};
+use crate::dead_letter_admin::{self, Entry, Selection};
 
 /// Dead letters per page.
 pub const PAGE_SIZE: usize = 50;
@@ -46,7 +46,7 @@ pub async fn page(
     let read = async {
         let mut conn = web.app.pool.get().await?;
         let length: u64 = redis::cmd("XLEN").arg(web.app.keys.dead()).query_async(&mut conn).await?;
-        let page = dead_letters::page(&mut conn, &web.app.keys, kind, before, PAGE_SIZE).await?;
+        let page = dead_letter_admin::page(&mut conn, &web.app.keys, kind, before, PAGE_SIZE).await?;
         Ok::<_, crate::Error>((length, page))
     };
     let body = match read.await {
@@ -181,7 +181,7 @@ pub async fn saved_page(State(web): State<Arc<Web>>, Path(id): Path<String>) -> 
     let selection = Selection { ids: vec![id], ..Selection::default() };
     let found = async {
         let mut conn = web.app.pool.get().await?;
-        dead_letters::select(&mut conn, &web.app.keys, &selection).await
+        dead_letter_admin::select(&mut conn, &web.app.keys, &selection).await
     };
     match found.await {
         Ok(entries) => match entries.into_iter().find_map(|e| e.letter.and_then(|l| l.page)) {
@@ -266,7 +266,7 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
     };
     let done = async {
         let mut conn = web.app.pool.get().await?;
-        let entries = dead_letters::select(&mut conn, &web.app.keys, &selection).await?;
+        let entries = dead_letter_admin::select(&mut conn, &web.app.keys, &selection).await?;
         let more = if selection.limit == Some(entries.len()) {
             format!(" (the first {ACTION_BATCH}: again for the rest)")
         } else {
@@ -274,7 +274,7 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
         };
         Ok::<_, crate::Error>(match action {
             Action::Retry => {
-                let r = dead_letters::retry(&mut conn, &web.app.keys, &entries).await?;
+                let r = dead_letter_admin::retry(&mut conn, &web.app.keys, &entries).await?;
                 tracing::info!(
                     sent_back = r.sent_back.len(),
                     gone = r.gone.len(),
@@ -289,7 +289,7 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
                 )
             }
             Action::Purge => {
-                let n = dead_letters::purge(&mut conn, &web.app.keys, &entries).await?;
+                let n = dead_letter_admin::purge(&mut conn, &web.app.keys, &entries).await?;
                 tracing::info!(deleted = n, "dead letters purged from the page");
                 format!("deleted {n} dead letter(s){more}")
             }
