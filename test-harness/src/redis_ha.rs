@@ -261,8 +261,13 @@ impl RedisCluster {
             wait_for("the Cluster to serve every slot", || {
                 let info = cli(port, &self.password, &["CLUSTER", "INFO"]).ok()?;
                 let nodes = cli(port, &self.password, &["CLUSTER", "NODES"]).ok()?;
+                // Until the others agree it failed (`fail`, not the suspicion `fail?`) and its
+                // replica is promoted, the killed node still holds its slots.
                 let dead_primary = down.is_some_and(|d| {
-                    nodes.lines().any(|l| l.contains(&format!(":{d}@")) && l.contains("master") && !l.contains("fail"))
+                    nodes.lines().any(|l| {
+                        let flags = l.split_whitespace().nth(2).unwrap_or("");
+                        l.contains(&format!(":{d}@")) && has_flag(flags, "master") && !has_flag(flags, "fail")
+                    })
                 });
                 (info.contains("cluster_state:ok") && !dead_primary).then_some(())
             });
@@ -282,11 +287,16 @@ fn owner_of(nodes: &str, slot: u16) -> Option<u16> {
             matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
         });
         let flags = fields.get(2)?;
-        if !serves || !flags.contains("master") || flags.contains("fail") {
+        if !serves || !has_flag(flags, "master") || has_flag(flags, "fail") {
             return None;
         }
         fields.get(1)?.split('@').next()?.rsplit(':').next()?.parse().ok()
     })
+}
+
+/// Whether a `CLUSTER NODES` flags field (`myself,master,fail?`) holds exactly `flag`.
+fn has_flag(flags: &str, flag: &str) -> bool {
+    flags.split(',').any(|f| f == flag)
 }
 
 /// `master` or `slave`, from `ROLE`; `None` when the node does not answer.
