@@ -73,6 +73,22 @@ async fn the_same_pcode_twice_in_one_batch_keeps_the_max() {
 }
 
 #[tokio::test]
+async fn a_new_run_replaces_the_sort_order_once_within_one_batch() {
+    let env = Env::start().await;
+    let run1 = ListSpec::new("r1", "ssd", run_now());
+    env.apply(&[("1-1", &run1.result(vec![single("5", 2)]))]).await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let run2 = ListSpec::new("r2", "ssd", Utc::now());
+    // The batch's first statement for the part replaces run 1's order, the second keeps the
+    // max: planned from one read before the batch, the second must see what the first wrote.
+    let (high, low) = (run2.result(vec![single("5", 40)]), run2.result(vec![single("5", 45)]));
+    env.apply(&[("2-1", &high), ("2-2", &low)]).await;
+    assert_eq!(i64_of(&env.part("5").await, "sortOrder"), sort_order(1, 40));
+    env.assert_contract().await;
+}
+
+#[tokio::test]
 async fn list_results_update_name_and_stock_only_outside_item_categories() {
     let env = Env::start().await;
     let plain = ListSpec::new("r1", "case", run_now());

@@ -1,25 +1,17 @@
-//! The update statements an item result turns into. Item results never insert: a part exists
+//! The update statement an item result turns into. Item results never insert: a part exists
 //! because a list result created it; a missing one is logged and skipped.
 
 use bson::{doc, DateTime, Document};
 use common::messages::{ItemOutcome, ItemResult, ProductInfo};
 
 use super::list::name_doc;
+use super::touched::Touched;
 
 /// When the last item job of a part finished, whatever its outcome (optional in the contract).
 pub(super) const ITEM_CHECKED_AT: &str = "itemCheckedAt";
 /// The run whose item job of the part finished last (optional in the contract).
 pub(super) const ITEM_CHECKED_RUN: &str = "itemCheckedRun";
 
-/// Statements for the `update` command; the first one matches the part when it exists.
-///
-/// Whatever the outcome, the part records that this run's item job for it finished
-/// (`itemCheckedRun`, `itemCheckedAt`): a list result of the same run then never marks it
-/// `isUpdating` again (see `txn.rs`), even when the outcome left it without a fresh price point
-/// and the stale check still says "stale".
-///
-/// # Errors
-/// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
 /// A result field BSON cannot hold (e.g. an integer beyond i64): this entry is refused, the
 /// rest of the batch is written.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +22,33 @@ pub(super) struct Unstorable {
     source: Box<bson::ser::Error>,
 }
 
-pub(super) fn statements(item: &ItemResult, now: DateTime) -> Result<Vec<Document>, Unstorable> {
+/// The one statement of the `update` command for this result, matching the part when it
+/// exists; `touched` learns the `updatedAt` it writes.
+///
+/// Whatever the outcome, the part records that this run's item job for it finished
+/// (`itemCheckedRun`, `itemCheckedAt`): a list result of the same run then never marks it
+/// `isUpdating` again (see `txn.rs`), even when the outcome left it without a fresh price point
+/// and the stale check still says "stale".
+///
+/// # Errors
+/// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
+pub(super) fn statement(item: &ItemResult, now: DateTime, touched: &mut Touched) -> Result<Document, Unstorable> {
     let pcode = item.job.pcode.as_str();
     let mut set = match &item.outcome {
-        ItemOutcome::Product(info) => return product(pcode, info, item, now),
-        ItemOutcome::Discontinued => doc! {"stock": false, "isUpdating": false, "updatedAt": now},
+        ItemOutcome::Product(info) => {
+            let statement = product(pcode, info, item, now)?;
+            touched.record(pcode, now);
+            return Ok(statement);
+        }
+        ItemOutcome::Discontinued => {
+            touched.record(pcode, now);
+            doc! {"stock": false, "isUpdating": false, "updatedAt": now}
+        }
         // The job is dead: only release the part, its data stays as it was.
         ItemOutcome::Failed { .. } => doc! {"isUpdating": false},
     };
     set.extend(checked(item));
-    Ok(vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}])
+    Ok(doc! {"q": {"pcode": pcode}, "u": {"$set": set}})
 }
 
 /// `itemCheckedAt` (the crawl time: a redelivered result writes the same value) and
@@ -51,7 +60,7 @@ fn checked(item: &ItemResult) -> Document {
     }
 }
 
-fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Vec<Document>, Unstorable> {
+fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) -> Result<Document, Unstorable> {
     let details = bson::to_document(&info.details).map_err(|e| Unstorable { field: "details", source: Box::new(e) })?;
     let vendors = bson::to_document(&info.vendors).map_err(|e| Unstorable { field: "vendors", source: Box::new(e) })?;
     let mut set = doc! {
@@ -63,14 +72,12 @@ fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) ->
         "updatedAt": now,
     };
     set.extend(checked(item));
-    let mut out = vec![doc! {"q": {"pcode": pcode}, "u": {"$set": set}}];
+    let mut update = doc! {"$set": set};
     if let (true, Some(price)) = (info.stock, info.lowest_price) {
-        let timestamp = DateTime::from_chrono(item.fetched_at);
-        // The crawl time identifies the point: a redelivered result finds it and adds none.
-        out.push(doc! {
-            "q": {"pcode": pcode, "prices.timestamp": {"$ne": timestamp}},
-            "u": {"$push": {"prices": {"timestamp": timestamp, "price": price}}},
-        });
+        // The point is the crawl time and the price, both taken from the result: a redelivered
+        // result carries the same point, which `$addToSet` finds and does not add again.
+        let point = doc! {"timestamp": DateTime::from_chrono(item.fetched_at), "price": price};
+        update.insert("$addToSet", doc! {"prices": point});
     }
-    Ok(out)
+    Ok(doc! {"q": {"pcode": pcode}, "u": update})
 }

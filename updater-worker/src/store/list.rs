@@ -1,28 +1,38 @@
-//! The update statements a list result turns into: one upsert per listed variant, plus a
-//! guarded reset of its sort order on the first touch of a run.
+//! The update statements a list result turns into: one upsert per listed variant, which
+//! replaces the sort order on the first touch of a run and keeps the max on later ones.
 
 use bson::{doc, Bson, DateTime, Document};
 use common::messages::{ListPageResult, ListedProduct};
 use common::parts::{sort_order, split_title, PartName};
 
-/// Statements for the `update` command, in list order.
-pub(super) fn statements(list: &ListPageResult, now: DateTime) -> Vec<Document> {
+use super::touched::Touched;
+
+/// Statements for the `update` command, in list order; `touched` says which parts this run
+/// has not touched yet and learns the ones these statements touch.
+pub(super) fn statements(list: &ListPageResult, now: DateTime, touched: &mut Touched) -> Vec<Document> {
     let run_started = DateTime::from_chrono(list.job.run_started_at);
     // A part touched in this run must read `updatedAt >= run start`, even when this host's
     // clock lags the producer's; otherwise a second filter would reset instead of max.
-    let touched = now.max(run_started);
+    let touched_at = now.max(run_started);
     let mut out = Vec::new();
     for product in &list.products {
-        product_statements(list, product, run_started, touched, &mut out);
+        product_statements(list, product, Touch { run_started, at: touched_at }, touched, &mut out);
     }
     out
+}
+
+/// When this run started and the `updatedAt` its statements write.
+#[derive(Clone, Copy)]
+struct Touch {
+    run_started: DateTime,
+    at: DateTime,
 }
 
 fn product_statements(
     list: &ListPageResult,
     product: &ListedProduct,
-    run_started: DateTime,
-    touched: DateTime,
+    touch: Touch,
+    touched: &mut Touched,
     out: &mut Vec<Document>,
 ) {
     let title = split_title(&product.name, list.job.category == "cpu");
@@ -33,9 +43,20 @@ fn product_statements(
             PartName { full_name: title.full_name.clone(), tag: variant.tag.clone().or_else(|| title.tag.clone()) };
         let fields =
             Fields { name: name_doc(&name), stock: variant.price.is_some(), variants: variants.clone(), index };
-        out.push(first_touch(&variant.pcode, run_started, rank));
-        out.push(upsert(list, &variant.pcode, fields, rank, touched));
+        // First touch in a run (no part yet, or `updatedAt` before the run's start): the sort
+        // order is replaced, so a product that fell in popularity falls in the next run.
+        // Later touches keep the max.
+        let rank =
+            if touched.before(&variant.pcode, touch.run_started) { Rank::Replace(rank) } else { Rank::Max(rank) };
+        out.push(upsert(list, &variant.pcode, fields, rank, touch.at));
+        touched.record(&variant.pcode, touch.at);
     }
+}
+
+/// The sort order a statement writes: replacing the part's, or the max of the part's and this.
+enum Rank {
+    Replace(i64),
+    Max(i64),
 }
 
 struct Fields {
@@ -45,16 +66,7 @@ struct Fields {
     index: usize,
 }
 
-/// First touch in a run (`updatedAt` before the run's start): the sort order is replaced, so
-/// a product that fell in popularity falls in the next run. Later touches keep the max.
-fn first_touch(pcode: &str, run_started: DateTime, rank: i64) -> Document {
-    doc! {
-        "q": {"pcode": pcode, "updatedAt": {"$lt": run_started}},
-        "u": {"$set": {"sortOrder": rank}},
-    }
-}
-
-fn upsert(list: &ListPageResult, pcode: &str, fields: Fields, rank: i64, touched: DateTime) -> Document {
+fn upsert(list: &ListPageResult, pcode: &str, fields: Fields, rank: Rank, touched: DateTime) -> Document {
     let mut set = doc! {
         "variants": fields.variants,
         "isVariant": fields.index > 0,
@@ -73,11 +85,14 @@ fn upsert(list: &ListPageResult, pcode: &str, fields: Fields, rank: i64, touched
     let owner = if list.job.items.is_none() { &mut set } else { &mut on_insert };
     owner.insert("name", fields.name);
     owner.insert("stock", fields.stock);
-    doc! {
-        "q": {"pcode": pcode},
-        "u": {"$set": set, "$setOnInsert": on_insert, "$max": {"sortOrder": rank}},
-        "upsert": true,
-    }
+    let update = match rank {
+        Rank::Replace(rank) => {
+            set.insert("sortOrder", rank);
+            doc! {"$set": set, "$setOnInsert": on_insert}
+        }
+        Rank::Max(rank) => doc! {"$set": set, "$setOnInsert": on_insert, "$max": {"sortOrder": rank}},
+    };
+    doc! {"q": {"pcode": pcode}, "u": update, "upsert": true}
 }
 
 pub(super) fn name_doc(name: &PartName) -> Document {

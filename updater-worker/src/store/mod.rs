@@ -10,6 +10,7 @@ mod error;
 mod item;
 mod list;
 mod reachability;
+mod touched;
 mod txn;
 
 use std::time::Duration;
