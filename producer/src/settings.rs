@@ -26,8 +26,8 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:9300";
 pub const DEFAULT_CACHE_TTL: &str = "5s";
 /// How often the throughput chart gets a sample unless told otherwise.
 pub const DEFAULT_SAMPLE_EVERY: &str = "10s";
-/// How often `run` writes a progress sample to the run hash (the ring `status` computes the
-/// rate from holds [`crate::rate`]'s `RING_LEN` of them: a little more than its window).
+/// How often `run` writes a progress sample to the run hash: the ring `status` computes the
+/// rate of the last minute from keeps 40 of them, a little more than that minute.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 /// Connections of a producer command's Redis pool: one command at a time, plus the serve
 /// process's page and gauges side by side.
