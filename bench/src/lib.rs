@@ -48,7 +48,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     let source = settings.config.clone().unwrap_or_else(|| root.join("deploy/scrapConfig.json"));
     stack::check_binaries(&bin_dir)?;
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
-    eprintln!("pipeline-bench: {} (logs in {})", settings.label(), log_dir.display());
+    tracing::info!(setting = %settings.label(), logs = %log_dir.display(), "pipeline-bench: starting");
 
     let mut stack = Stack::start_servers(settings, bin_dir, log_dir.clone()).await?;
     let config = workload::write_config(&source, stack.sim_client.origin(), &log_dir)?;
@@ -130,7 +130,12 @@ async fn run_producer(stack: &Stack, config: &std::path::Path, timeout: Duration
 async fn print_progress(stack: &Stack, started: Instant) {
     if let Ok(stats) = stack.sim_client.stats().await {
         let secs = started.elapsed().as_secs();
-        eprintln!("pipeline-bench: {secs} s, {} requests, {} in flight at the sim", stats.requests, stats.in_flight);
+        tracing::info!(
+            secs,
+            requests = stats.requests,
+            in_flight = stats.in_flight,
+            "pipeline-bench: progress at the sim"
+        );
     }
 }
 

@@ -7,6 +7,8 @@ use bench::settings::Settings;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
+    // The library reports its progress as tracing events, on stderr like the report's errors.
+    common::telemetry::init(common::settings::LogFormat::Text);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let report = bench::run(&settings, command).await?;
     if settings.json {

@@ -67,7 +67,7 @@ pub async fn run(settings: &PageSettings) -> anyhow::Result<String> {
     let mut conn = client.get_multiplexed_async_connection().await.context("Redis")?;
     let started = Instant::now();
     let middle = fill(&mut conn, &keys, settings).await?;
-    eprintln!("page-bench: Redis filled in {:.1} s", started.elapsed().as_secs_f64());
+    tracing::info!(secs = %format!("{:.1}", started.elapsed().as_secs_f64()), "page-bench: Redis filled");
 
     let root = test_harness::workspace_root();
     let bin = settings.bin_dir.clone().unwrap_or_else(|| root.join("target/release")).join("producer");

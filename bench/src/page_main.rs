@@ -6,6 +6,8 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = bench::page::PageSettings::parse();
+    // The library reports its progress as tracing events, on stderr like the report's errors.
+    common::telemetry::init(common::settings::LogFormat::Text);
     println!("{}", bench::page::run(&settings).await?);
     Ok(())
 }

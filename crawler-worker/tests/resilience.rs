@@ -92,9 +92,14 @@ async fn a_redis_restart_mid_run_is_ridden_out() {
         let stop = stop.clone();
         async move { crawler_worker::run::run_crawler(run_settings, stop).await.expect("runs") }
     });
-    wait_in_flight(&sim, 1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Redis goes away mid-run: some jobs done (their acks went through), others in flight.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while counters(&pool).await.get("done:item").copied().unwrap_or(0) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no job finished");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     redis.stop();
+    // The outage itself: long enough for several failed reads and acks to back off.
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.restart();
     let counters = wait_jobs_settled(&pool, Duration::from_secs(90)).await;

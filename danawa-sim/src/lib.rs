@@ -22,6 +22,7 @@ pub mod markup;
 pub(crate) mod observe;
 pub(crate) mod rng;
 pub mod server;
+pub mod settings;
 pub(crate) mod truncation;
 pub mod truth;
 

@@ -25,7 +25,7 @@ pub struct KindCounts {
 }
 
 impl KindCounts {
-    fn new(enqueued: i64, done: i64, dead: i64, superseded: i64) -> Self {
+    pub(crate) fn new(enqueued: i64, done: i64, dead: i64, superseded: i64) -> Self {
         Self { enqueued, done, dead, superseded, in_flight: enqueued - done - dead - superseded }
     }
 

@@ -180,6 +180,19 @@ pub struct Retried {
     pub skipped: Vec<(String, String)>,
 }
 
+/// The one-line account of a retry, as the command and the page say it.
+impl std::fmt::Display for Retried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sent back {} dead letter(s); {} already gone, {} skipped",
+            self.sent_back.len(),
+            self.gone.len(),
+            self.skipped.len()
+        )
+    }
+}
+
 /// Sends each entry back to its source stream, its original fields verbatim.
 ///
 /// # Errors

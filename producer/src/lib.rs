@@ -10,6 +10,7 @@ pub(crate) mod rate;
 pub mod run;
 pub mod run_state;
 pub mod serve;
+pub mod settings;
 pub mod status;
 pub mod summary;
 pub mod validate;

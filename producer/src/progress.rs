@@ -115,16 +115,42 @@ async fn finish(pool: &Pool, keys: &Keys, run_id: &str, keep_for: Duration) -> R
     }
 }
 
+/// Something done at most once every `every`: the first time at once, then again once
+/// `every` has passed since it was last done. The samples and the log lines both go by it.
+#[derive(Debug)]
+struct Every {
+    every: Duration,
+    last: Option<Instant>,
+}
+
+impl Every {
+    fn new(every: Duration) -> Self {
+        Self { every, last: None }
+    }
+
+    fn is_due(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= self.every)
+    }
+
+    /// Done now: due again `every` from now.
+    fn done(&mut self) {
+        self.last = Some(Instant::now());
+    }
+
+    fn never_done(&self) -> bool {
+        self.last.is_none()
+    }
+}
+
 /// Keeps the ring of samples and writes it to the run hash every `every`.
 struct Sampler {
-    every: Duration,
+    write: Every,
     ring: Vec<Sample>,
-    last_write: Option<Instant>,
 }
 
 impl Sampler {
     fn new(every: Duration) -> Self {
-        Self { every, ring: Vec::new(), last_write: None }
+        Self { write: Every::new(every), ring: Vec::new() }
     }
 
     async fn record<C: redis::aio::ConnectionLike>(
@@ -133,10 +159,10 @@ impl Sampler {
         keys: &Keys,
         counters: &RunCounters,
     ) -> Result<(), Error> {
-        if self.last_write.is_some_and(|t| t.elapsed() < self.every) {
+        if !self.write.is_due() {
             return Ok(());
         }
-        if self.last_write.is_none() {
+        if self.write.never_done() {
             // A restarted producer continues the ring its predecessor left.
             let kept: Option<String> = redis::cmd("HGET").arg(keys.run()).arg(field::SAMPLES).query_async(conn).await?;
             self.ring = rate::decode(kept.as_deref());
@@ -148,7 +174,8 @@ impl Sampler {
             .arg(rate::encode(&self.ring))
             .query_async(conn)
             .await?;
-        self.last_write = Some(Instant::now());
+        // Only a written sample counts: after a failed write the next poll tries again.
+        self.write.done();
         Ok(())
     }
 
@@ -170,7 +197,7 @@ enum Reporter {
     // rate and ETA of each bar itself, limits its redraw rate, and is already a workspace
     // dependency; on a non-terminal we log instead, since bars there would be noise.
     Bars { _multi: MultiProgress, list: ProgressBar, items: ProgressBar, results: ProgressBar },
-    Log { every: Duration, last: Option<Instant> },
+    Log(Every),
     Quiet,
 }
 
@@ -188,7 +215,7 @@ impl Reporter {
                 let (list, items, results) = (bar("list pages"), bar("items"), bar("results"));
                 Reporter::Bars { _multi: multi, list, items, results }
             }
-            Display::Log { every } => Reporter::Log { every, last: None },
+            Display::Log { every } => Reporter::Log(Every::new(every)),
             Display::Quiet => Reporter::Quiet,
         }
     }
@@ -200,9 +227,9 @@ impl Reporter {
                 set_bar(items, counters.item());
                 set_bar(results, counters.results());
             }
-            Reporter::Log { every, last } => {
-                if last.is_none_or(|t| t.elapsed() >= *every) {
-                    *last = Some(Instant::now());
+            Reporter::Log(lines) => {
+                if lines.is_due() {
+                    lines.done();
                     log_line(counters, rate);
                 }
             }
@@ -245,4 +272,79 @@ fn log_line(counters: &RunCounters, rate: &rate::Rate) {
         eta = %eta,
         "progress"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use redis::{Cmd, Pipeline, RedisFuture, Value};
+    use tokio::time::advance;
+
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn every_is_due_at_once_then_once_a_period() {
+        let mut lines = Every::new(Duration::from_secs(5));
+        assert!(lines.is_due() && lines.never_done());
+        lines.done();
+        assert!(!lines.is_due());
+        advance(Duration::from_secs(5) - MS).await;
+        assert!(!lines.is_due());
+        advance(MS).await;
+        assert!(lines.is_due());
+        lines.done();
+        advance(Duration::from_secs(60)).await;
+        lines.done();
+        assert!(!lines.is_due(), "a late one does not make the next one come sooner");
+    }
+
+    /// Answers HGET with nil and anything else with OK; keeps the name of every command.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Recorder {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock().expect("lock"))
+        }
+    }
+
+    impl redis::aio::ConnectionLike for Recorder {
+        fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+            let name = match cmd.args_iter().next() {
+                Some(redis::Arg::Simple(name)) => String::from_utf8_lossy(name).into_owned(),
+                _ => String::new(),
+            };
+            let answer = if name == "HGET" { Value::Nil } else { Value::Okay };
+            self.0.lock().expect("lock").push(name);
+            Box::pin(async move { Ok(answer) })
+        }
+
+        fn req_packed_commands<'a>(&'a mut self, _: &'a Pipeline, _: usize, _: usize) -> RedisFuture<'a, Vec<Value>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+
+        fn get_db(&self) -> i64 {
+            0
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sampler_writes_a_sample_every_period_and_reads_the_ring_once() {
+        let (keys, counters) = (Keys::new("ek"), RunCounters::default());
+        let mut conn = Recorder::default();
+        let mut sampler = Sampler::new(Duration::from_secs(2));
+        sampler.record(&mut conn, &keys, &counters).await.expect("record");
+        assert_eq!(conn.take(), ["HGET", "HSET"], "the ring a predecessor left, then the first sample");
+        advance(Duration::from_secs(2) - MS).await;
+        sampler.record(&mut conn, &keys, &counters).await.expect("record");
+        assert!(conn.take().is_empty(), "polls in between write nothing");
+        advance(MS).await;
+        sampler.record(&mut conn, &keys, &counters).await.expect("record");
+        assert_eq!(conn.take(), ["HSET"]);
+        // The samples themselves carry wall-clock times (other processes read them from the
+        // run hash), which paused time does not move: only when they are written is tested here.
+    }
 }

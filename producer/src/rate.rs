@@ -89,6 +89,7 @@ pub(crate) fn eta_secs(counters: &RunCounters, rate: &Rate) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counters::KindCounts;
 
     #[test]
     fn rate_uses_the_last_minute_only() {
@@ -100,6 +101,17 @@ mod tests {
         assert!((r.window_secs - 60.0).abs() < 1e-9);
         assert!((r.list - 200.0 / 60.0).abs() < 1e-9);
         assert!((r.total - 300.0 / 60.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn eta_is_the_work_left_at_the_current_rate() {
+        let mut counters = RunCounters::default();
+        counters.kinds[0] = KindCounts::new(130, 8, 2, 0);
+        let rate = Rate { total: 4.0, ..Rate::default() };
+        assert_eq!(eta_secs(&counters, &rate), Some(30.0), "120 left at 4 per second");
+        assert_eq!(eta_secs(&counters, &Rate::default()), None, "no rate yet: no ETA");
+        counters.kinds[0] = KindCounts::new(130, 128, 2, 0);
+        assert_eq!(eta_secs(&counters, &Rate::default()), Some(0.0), "nothing left");
     }
 
     #[test]

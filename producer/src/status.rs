@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::keys::Keys;
+use common::redis_pool::{Pool, Target};
 use redis::aio::ConnectionLike;
 use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply, StreamRangeReply};
 use serde::Serialize;
@@ -346,34 +347,74 @@ impl Status {
     }
 }
 
-/// Prints the status every `interval` until `shutdown`; JSON as one object per line.
+/// Reads the status every `interval` until `shutdown` and hands each reading to `show` (the
+/// binary prints it: the library writes nothing to stdout).
 ///
 /// # Errors
-/// Redis errors, or the output closing.
+/// Redis errors.
 pub async fn watch<C: ConnectionLike>(
     conn: &mut C,
     keys: &Keys,
     interval: Duration,
-    json: bool,
-    clear_screen: bool,
     shutdown: &tokio_util::sync::CancellationToken,
+    mut show: impl FnMut(&Status),
 ) -> Result<(), Error> {
     let mut local = Vec::new();
     loop {
-        let status = collect(conn, keys, &mut local).await?;
-        if json {
-            println!("{}", to_json(&status));
-        } else {
-            if clear_screen {
-                print!("\x1b[2J\x1b[H");
-            }
-            print!("{status}");
-        }
+        show(&collect(conn, keys, &mut local).await?);
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// Why a one-off `status` could not be read, in the words `status` prints (exit 5).
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("cannot read the status from Redis ({redis}): {source}")]
+    Failed { redis: Target, source: Error },
+    #[error("Redis ({redis}) did not answer within {timeout:?}")]
+    TimedOut { redis: Target, timeout: Duration },
+}
+
+/// One reading, given up after `timeout` (a probe or cron job must not hang on Redis).
+///
+/// # Errors
+/// [`Unreadable`]: Redis failed or did not answer in time.
+pub async fn read_within(pool: &Pool, redis: &Target, keys: &Keys, timeout: Duration) -> Result<Status, Unreadable> {
+    let read = async {
+        let mut conn = pool.get().await?;
+        collect(&mut conn, keys, &mut Vec::new()).await
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(source)) => Err(Unreadable::Failed { redis: redis.clone(), source }),
+        Err(_) => Err(Unreadable::TimedOut { redis: redis.clone(), timeout }),
+    }
+}
+
+/// What `status` prints for one reading: the text table, or one line of JSON.
+pub fn render(status: &Status, json: bool) -> String {
+    if json {
+        format!("{}\n", to_json(status))
+    } else {
+        status.to_string()
+    }
+}
+
+/// Clears a terminal and puts the cursor home: `status --watch` redraws in place.
+pub const CLEAR_SCREEN: &str = "\x1b[2J\x1b[H";
+
+/// The line `status` prints when the run is stalled (exit 4), if it is.
+pub fn stall_report(status: &Status, stall_after: Duration) -> Option<String> {
+    let quiet = status.stalled_for(stall_after)?;
+    Some(format!(
+        "STALLED: {} entries outstanding and nothing finished for {} (--stall-after {})",
+        status.outstanding(),
+        humantime::format_duration(Duration::from_secs(quiet.as_secs())),
+        humantime::format_duration(stall_after)
+    ))
 }
 
 pub fn to_json(status: &Status) -> String {

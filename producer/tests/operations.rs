@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::keys::{CRAWLERS_GROUP, UPDATERS_GROUP};
 use producer::run::{self, Outcome};
@@ -267,10 +267,17 @@ async fn serve_exports_queue_and_run_gauges_from_one_cached_reading() {
     // Redis gone: the process still answers, says so, and is not ready.
     drop(conn);
     env.redis.stop();
-    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
-    let (code, text) = get(addr, "/metrics").await;
-    assert_eq!(code, 200);
-    assert_eq!(sample(&text, "ek_redis_up", ""), Some(0.0), "{text}");
+    // Scraped until the cached reading (`ttl`) has expired and the next one found Redis gone.
+    let deadline = Instant::now() + ttl + Duration::from_secs(10);
+    let text = loop {
+        let (code, text) = get(addr, "/metrics").await;
+        assert_eq!(code, 200);
+        if sample(&text, "ek_redis_up", "") == Some(0.0) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "Redis still up after it stopped: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(text.contains("\nprocess_cpu_seconds_total "), "{text}");
     assert_eq!(get(addr, "/readyz").await.0, 503);
     shutdown.cancel();
@@ -305,8 +312,16 @@ async fn status_exits_4_when_the_run_stalls_and_5_when_redis_is_unreachable() {
 
     let options = support::options(env.write_config("config.json", support::CONFIG));
     run::run_to_end(&env.pool, &env.keys, &options, &support::stopped()).await.expect("run");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let out = producer_status(&from_file, &["--stall-after", "1s"]);
+    // Stalled by Redis's own clock once 300 ms have passed since the start with nothing
+    // finished: asked until it says so, rather than after a guessed sleep.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = producer_status(&from_file, &["--stall-after", "300ms"]);
+        if out.status.code() != Some(0) || Instant::now() > deadline {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         out.status.code(),
         Some(4),

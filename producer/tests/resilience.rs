@@ -23,6 +23,22 @@ fn producer(env: &Env, config: &std::path::Path) -> std::process::Child {
         .expect("spawn producer")
 }
 
+/// The child's stderr, line by line (newline kept), read on a thread of its own; the
+/// channel closes when the child closes its stderr.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(format!("{line}\n")).is_err() {
+                return;
+            }
+        }
+    });
+    receive
+}
+
 async fn wait_for_run(env: &Env) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -47,14 +63,25 @@ async fn a_producer_killed_mid_run_and_restarted_watches_the_same_run() {
     first.kill().expect("SIGKILL");
     first.wait().expect("reap");
 
-    let second = producer(&env, &config);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut second = producer(&env, &config);
+    // Interrupted once it says it resumed (its signal handler is in place by then), not after
+    // a guessed delay: a slow start must not turn the SIGINT into a kill before that line.
+    let lines = stderr_lines(&mut second);
+    let mut stderr = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stderr.contains("resuming the running run") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => stderr.push_str(&line),
+            Err(_) => panic!("the second producer did not resume the run: {stderr}"),
+        }
+    }
     // SIGINT: the producer stops watching, the run goes on (exit 130).
     let pid = i32::try_from(second.id()).expect("pid");
     let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill -INT");
     assert!(status.success());
     let out = second.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr.extend(lines.iter());
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("resuming the running run") && stderr.contains(&run_id), "{stderr}");
     assert!(!stderr.contains(env.redis.password()), "no secret in the logs");

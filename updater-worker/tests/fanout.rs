@@ -85,11 +85,22 @@ async fn a_redelivered_entry_keeps_its_claim_and_emits_the_same_jobs() {
     let env = Env::start().await;
     let spec = ListSpec::new("r1", "cpu", run_now()).items(run_now());
     let listed = spec.result(vec![single("7", 0), single("8", 1)]);
-    let first = env.apply(&[("1-1", &listed)]).await;
-    // The ack was lost: the same entry comes back.
-    let again = env.apply(&[("1-1", &listed)]).await;
+    // Written as the worker writes (transient errors retried): one attempt alone failed this
+    // test once on a loaded machine, where a transaction may be rolled back with a transient
+    // error that says nothing about claims.
+    let first = env.write(&[("1-1", &listed)]).await;
+    // The ack was lost: the same entry comes back, and its first attempt is aborted after it
+    // claimed (the marks fail with a write conflict), so the retry finds its own claim again.
+    env.fail_command("update", 1, 1, 112, &["TransientTransactionError"]).await;
+    let again = env.write(&[("1-1", &listed)]).await;
+    assert!(again.attempts >= 2, "the first attempt failed at its marks: {again:?}");
     assert_eq!(applied(&first.entries[0]), applied(&again.entries[0]));
     assert_eq!(pcodes(applied(&again.entries[0])), ["7", "8"]);
+    let (claimed, _) = claims(&env, "r1").await;
+    assert_eq!(claimed.get("7").map(String::as_str), Some("1-1"), "still the entry's claim");
+    for pcode in ["7", "8"] {
+        assert_eq!(env.part(pcode).await.get_bool("isUpdating"), Ok(true), "{pcode}");
+    }
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ use crate::metrics::WorkerMetrics;
 use crate::retry::{Always, Retrier, RetryPolicy};
 
 mod reply;
+mod schedule;
 mod source;
 
 use source::EntrySource;
@@ -199,26 +200,27 @@ impl KeepAlive {
             group: s.group.clone(),
             consumer: s.consumer.clone(),
             ids: batch.iter().map(|d| d.id.clone()).collect(),
-            every: (s.claim_idle / 3).max(Duration::from_millis(10)),
+            every: schedule::keep_alive_every(s.claim_idle),
             failures,
         }
     }
 
     /// Never returns; dropped when the batch is done. A failed claim is counted and logged;
-    /// the next one comes a period later, and two missed in a row still leave a third before
-    /// the entries reach `claim_idle`.
+    /// the next one comes a period later (see [`schedule::keep_alive_every`]).
     async fn run(self) {
-        loop {
-            tokio::time::sleep(self.every).await;
-            if let Err(error) = self.claim().await {
+        schedule::keep_alive(
+            self.every,
+            || self.claim(),
+            |error| {
                 self.failures.inc();
                 tracing::warn!(
                     entries = self.ids.len(),
                     error = crate::error_text::chain(&error),
                     "could not keep in-flight entries alive: they may be reclaimed by another consumer"
                 );
-            }
-        }
+            },
+        )
+        .await;
     }
 
     async fn claim(&self) -> redis::RedisResult<()> {

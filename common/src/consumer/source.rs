@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::redis_pool::{pool_error, Pool};
 use redis::Value;
-use tokio::time::Instant;
 
 use super::reply::{parse_autoclaim_reply, parse_read_reply};
+use super::schedule::{BatchDeadline, ClaimSchedule};
 use super::{ensure_group, ConsumerSettings, Delivery, RawEntry, FORGET_CONSUMER_AFTER, IDLE_BLOCK};
 
 /// Where the next batch comes from: own pending entries first, then reclaimed ones, then new.
@@ -19,20 +19,21 @@ pub(super) struct EntrySource {
     /// Cursor into this consumer's own pending entries; `None` once they are all handed out.
     own_cursor: Option<String>,
     claim_cursor: String,
-    next_claim: Instant,
+    claims: ClaimSchedule,
     /// Claimed entries not yet handed to a slot.
     claimed: VecDeque<Delivery>,
 }
 
 impl EntrySource {
     pub(super) fn new(pool: Pool, settings: ConsumerSettings) -> Self {
+        let claims = ClaimSchedule::new(settings.claim_interval);
         Self {
             pool,
             settings,
             group_ready: false,
             own_cursor: Some("0-0".into()),
-            claim_cursor: "0-0".into(),
-            next_claim: Instant::now(),
+            claim_cursor: super::schedule::SCAN_COMPLETE.into(),
+            claims,
             claimed: VecDeque::new(),
         }
     }
@@ -54,7 +55,7 @@ impl EntrySource {
                 return Ok(own);
             }
         }
-        if Instant::now() >= self.next_claim {
+        if self.claims.is_due() {
             self.claim(&mut conn, free_slots + 1).await?;
             if !self.claimed.is_empty() {
                 let n = size.min(self.claimed.len());
@@ -99,9 +100,7 @@ impl EntrySource {
             .query_async(&mut *conn)
             .await?;
         let (next_cursor, entries) = parse_autoclaim_reply(reply);
-        // A full scan ends at cursor 0-0; until then keep going at the next chance.
-        self.next_claim =
-            if next_cursor == "0-0" { Instant::now() + self.settings.claim_interval } else { Instant::now() };
+        self.claims.scanned(&next_cursor);
         self.claim_cursor = next_cursor;
         if !entries.is_empty() {
             tracing::info!(count = entries.len(), stream = %self.settings.stream, "reclaimed idle entries of another consumer");
@@ -120,12 +119,9 @@ impl EntrySource {
             return Ok(with_counts(batch, &HashMap::new()));
         }
         // Fill the batch for at most `batch_wait`; each read returns as soon as entries arrive.
-        let deadline = Instant::now() + self.settings.batch_wait;
+        let deadline = BatchDeadline::after(self.settings.batch_wait);
         while batch.len() < size {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left < Duration::from_millis(1) {
-                break;
-            }
+            let Some(left) = deadline.left() else { break };
             batch.extend(self.read_group(conn, ">", size - batch.len(), Some(left)).await?);
         }
         Ok(with_counts(batch, &HashMap::new()))

@@ -25,12 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use gauges::QueueGauges;
 
-/// Where `producer serve` listens unless told otherwise (loopback: exposing it is a choice;
-/// compose and Kubernetes set `0.0.0.0:9300`).
-pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:9300";
-/// How long one reading of Redis is reused: Prometheus, Grafana and a page may all scrape,
-/// and each reading costs about a dozen Redis commands.
-pub const DEFAULT_CACHE_TTL: &str = "5s";
+use crate::settings::ServeSettings;
 
 /// What every route of the serve process shares; clone it into routes added later.
 #[derive(Clone)]
@@ -59,6 +54,31 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// `producer serve`: the gauges, the probes and the monitoring page (with the parts page when
+/// a MongoDB URI is set) on `--http-addr` until `shutdown`.
+///
+/// # Errors
+/// Invalid Redis settings, a MongoDB URI that does not parse, an address that cannot be bound.
+pub async fn run(settings: &ServeSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let (pool, redis) = crate::settings::connect(&settings.common)?;
+    let state = AppState::new(pool, settings.common.keys(), settings.cache_ttl);
+    let mongo = match &settings.common.mongodb_uri {
+        Some(uri) => Some(common::mongo::connect(uri.expose(), "producer-serve").await.context("MongoDB URI")?),
+        None => None,
+    };
+    let page = Arc::new(web::Web::new(state.clone(), mongo.as_ref().map(|c| (c, settings.common.mongodb_db.as_str()))));
+    let sampler = web::spawn_sampler(page.clone(), settings.web.web_sample_every, shutdown.clone());
+    let app = router(state).merge(web::router(page, &settings.web));
+    serve(settings.http_addr, app, shutdown, |addr| {
+        tracing::info!(%addr, %redis, "producer serve: /metrics, /healthz, /readyz and the monitoring page");
+    })
+    .await
+    .with_context(|| format!("cannot serve on {}", settings.http_addr))?;
+    sampler.abort();
+    Ok(())
 }
 
 /// Serves `router` on `addr` until `shutdown`; `ready` gets the bound address (port 0 picks one).

@@ -53,6 +53,15 @@ impl Env {
         self.store.apply_batch(&entries).await.expect("batch applied")
     }
 
+    /// Writes the batch as the worker does ([`Store::write_batch`]): a transient error (a
+    /// write conflict, a storage rollback on a loaded machine) is retried with backoff, not a
+    /// failed test. `apply` is one attempt, for tests about the attempt itself.
+    pub(crate) async fn write(&self, batch: &[(&str, &CrawlResult)]) -> BatchOutcome {
+        let entries: Vec<Entry> = batch.iter().map(|(id, result)| Entry { id, result }).collect();
+        let never = tokio_util::sync::CancellationToken::new();
+        self.store.write_batch(&entries, &never).await.expect("batch written")
+    }
+
     pub(crate) async fn part(&self, pcode: &str) -> Document {
         self.parts().find_one(doc! {"pcode": pcode}).await.expect("find").unwrap_or_else(|| panic!("no part {pcode}"))
     }

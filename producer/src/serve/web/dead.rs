@@ -281,12 +281,7 @@ async fn act(web: &Web, session: &Session, form: &ActionForm, action: Action) ->
                     skipped = r.skipped.len(),
                     "dead letters retried from the page"
                 );
-                format!(
-                    "sent back {} dead letter(s); {} already gone, {} skipped",
-                    r.sent_back.len(),
-                    r.gone.len(),
-                    r.skipped.len()
-                )
+                r.to_string()
             }
             Action::Purge => {
                 let n = dead_letter_admin::purge(&mut conn, &web.app.keys, &entries).await?;

@@ -22,30 +22,10 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
-use auth::{Auth, Token};
+use crate::settings::WebSettings;
+use auth::Auth;
 use parts::PartsReader;
 use throughput::Throughput;
-
-/// How often the throughput chart gets a sample unless told otherwise.
-pub const DEFAULT_SAMPLE_EVERY: &str = "10s";
-
-/// The page's own settings (Redis and MongoDB come from the common settings).
-#[derive(Debug, Clone, clap::Args)]
-pub struct WebSettings {
-    /// Token of the read-only monitoring page (or EK_WEB_TOKEN_FILE: a file holding it). Without
-    /// this and --web-admin-token the page answers 401 to everyone.
-    #[arg(long, env = "EK_WEB_TOKEN", hide_env_values = true)]
-    pub web_token: Option<Token>,
-
-    /// Token that may also retry and purge dead letters (or EK_WEB_ADMIN_TOKEN_FILE).
-    #[arg(long, env = "EK_WEB_ADMIN_TOKEN", hide_env_values = true)]
-    pub web_admin_token: Option<Token>,
-
-    /// How often the throughput chart (the last hour, kept in memory) gets a sample.
-    #[arg(long, env = "EK_WEB_SAMPLE_EVERY", value_parser = humantime::parse_duration,
-          default_value = DEFAULT_SAMPLE_EVERY)]
-    pub web_sample_every: Duration,
-}
 
 /// What the page's handlers share.
 pub struct Web {
