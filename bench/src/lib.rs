@@ -55,7 +55,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     stack.start_workers(settings).await?;
     stack.sim_client.reset().await?;
 
-    let producer = run_producer(&stack, &config, settings.timeout).await?;
+    let producer = run_producer(&stack, &config, settings.timeout, "producer.log").await?;
     let usage = sample_processes(&stack, producer.usage);
     let stats = stack.sim_client.stats().await?;
     let log = stack.sim_client.log().await?;
@@ -70,6 +70,12 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     } else {
         None
     };
+    let mut refresh = Vec::new();
+    for n in 2..settings.refresh_runs + 2 {
+        let run = run_producer(&stack, &config, settings.timeout, &format!("producer-run{n}.log")).await?;
+        let items = workload::read_summary(&run.log)?.items;
+        refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items });
+    }
     stack.stop().await;
 
     Ok(Report::new(Measured {
@@ -89,13 +95,19 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         sim_args: settings.sim_args.join(" "),
         incomplete_answers: incomplete,
         truth,
+        refresh,
     }))
 }
 
 /// Runs `producer run` to the end. Its CPU and peak RSS come from getrusage once it is reaped
 /// (it is the only child reaped by then).
-async fn run_producer(stack: &Stack, config: &std::path::Path, timeout: Duration) -> anyhow::Result<ProducerRun> {
-    let log = stack.log_dir.join("producer.log");
+async fn run_producer(
+    stack: &Stack,
+    config: &std::path::Path,
+    timeout: Duration,
+    log_name: &str,
+) -> anyhow::Result<ProducerRun> {
+    let log = stack.log_dir.join(log_name);
     let mut cmd = stack.command("producer");
     cmd.arg("run").arg("--config").arg(config).args(["--json", "--progress", "log"]);
     let before = procfs::reaped_children();

@@ -36,6 +36,15 @@ pub struct Measured {
     /// `ek_crawler_incomplete_answers_total` over the crawlers at the end.
     pub incomplete_answers: u64,
     pub truth: Option<crate::truth::TruthCheck>,
+    /// Wall time and items of each refresh run after the first, in order.
+    pub refresh: Vec<RefreshRun>,
+}
+
+/// One more run over the same catalogue and database.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RefreshRun {
+    pub wall_secs: f64,
+    pub items: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +94,7 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     pub incomplete_answers: u64,
     pub truth: Option<crate::truth::TruthCheck>,
+    pub refresh: Vec<RefreshRun>,
 }
 
 impl Report {
@@ -110,6 +120,7 @@ impl Report {
             sim_args: m.sim_args,
             incomplete_answers: m.incomplete_answers,
             truth: m.truth,
+            refresh: m.refresh,
             requests_by_endpoint: m.stats.by_endpoint,
             requests_by_status: m.stats.by_status,
             logged_requests: m.log.len(),
@@ -198,6 +209,18 @@ impl Report {
             figures.push(("sim flags", format!("`{}`", self.sim_args)));
             figures.push(("faults served (sim)", faults.join(", ")));
             figures.push(("incomplete answers caught (crawlers)", self.incomplete_answers.to_string()));
+        }
+        if !self.refresh.is_empty() {
+            let runs: Vec<String> = self
+                .refresh
+                .iter()
+                .enumerate()
+                .map(|(i, run)| {
+                    let ratio = ratio(run.wall_secs, self.wall_secs);
+                    format!("run {}: {:.1} s, {} items ({ratio:.2} × the first)", i + 2, run.wall_secs, run.items)
+                })
+                .collect();
+            figures.push(("**refresh runs** (same catalogue and database)", runs.join("; ")));
         }
         if let Some(t) = &self.truth {
             let fields: Vec<String> = t.differing_fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -293,6 +316,7 @@ mod tests {
                 by_status: BTreeMap::new(),
                 by_fault: BTreeMap::new(),
             },
+            refresh: Vec::new(),
             log: (1..=60).map(|seq| LogEntry { seq, at_ms: 0, duration_ms: 950.0 }).collect(),
             overhead: Overhead::default(),
             usage: vec![

@@ -68,6 +68,12 @@ pub struct Settings {
     #[arg(long, env = "BENCH_CHECK_TRUTH")]
     pub check_truth: bool,
 
+    /// Refresh runs: after the measured run, this many more `producer run`s over the same
+    /// catalogue and database (the daily case); each one's wall time and its ratio to the first
+    /// run are reported, so a slowdown as price history accumulates shows.
+    #[arg(long, env = "BENCH_REFRESH_RUNS", default_value_t = 0)]
+    pub refresh_runs: usize,
+
     /// Where the release binaries are (default: target/release of the workspace).
     #[arg(long, env = "BENCH_BIN_DIR")]
     pub bin_dir: Option<PathBuf>,
