@@ -87,8 +87,8 @@ impl Store {
     }
 
     /// Every live entry's statements in one `update` command, planned from one read of the
-    /// parts they name: two round trips for the batch (one more per [`IN_CHUNK`] pcodes of the
-    /// read), however many entries.
+    /// parts they name: one `find` per [`IN_CHUNK`] named pcodes, then one `update` round trip,
+    /// however many entries.
     async fn write_entries(
         &self,
         session: &mut ClientSession,
@@ -247,12 +247,11 @@ impl Store {
             by_run.entry(candidate.list.job.run_id.as_str()).or_default().push(candidate.pcode);
         }
         let statements: Vec<Document> = by_run
-            .into_iter()
+            .iter()
             .flat_map(|(run, pcodes)| {
-                let chunks: Vec<Vec<&str>> = pcodes.chunks(IN_CHUNK).map(<[&str]>::to_vec).collect();
-                chunks.into_iter().map(move |chunk| {
+                pcodes.chunks(IN_CHUNK).map(move |chunk| {
                     doc! {
-                        "q": {"pcode": {"$in": chunk}, item::ITEM_CHECKED_RUN: {"$ne": run}},
+                        "q": {"pcode": {"$in": chunk}, item::ITEM_CHECKED_RUN: {"$ne": *run}},
                         "u": {"$set": {"isUpdating": true}},
                         "multi": true,
                     }
