@@ -58,7 +58,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     let producer = run_producer(&stack, &config, settings.timeout, "producer.log").await?;
     let usage = sample_processes(&stack, producer.usage);
     let stats = stack.sim_client.stats().await?;
-    let log = stack.sim_client.log().await?;
+    let log = stack.sim_client.log(&stack.log_dir.join("requests.jsonl")).await?;
     let summary = workload::read_summary(&producer.log)?;
     let crawler_logs: Vec<PathBuf> = stack.crawlers.iter().map(|w| w.log.clone()).collect();
     let ports: Vec<u16> = stack.crawlers.iter().map(|w| w.http_port).collect();

@@ -1,6 +1,8 @@
 //! Talks to danawa-sim's observation endpoints: readiness, reset, stats and the request log.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -88,19 +90,28 @@ impl SimClient {
         serde_json::from_slice(&body).context("decoding /_sim/stats")
     }
 
-    /// Every logged request since the reset, oldest first.
-    pub(crate) async fn log(&self) -> anyhow::Result<Vec<LogEntry>> {
+    /// Every logged request since the reset, oldest first; the whole entries are also kept
+    /// in `keep` (JSON lines), to see afterwards which requests made a run's start or end.
+    pub(crate) async fn log(&self, keep: &Path) -> anyhow::Result<Vec<LogEntry>> {
         let mut entries: Vec<LogEntry> = Vec::new();
+        let mut kept = std::io::BufWriter::new(
+            std::fs::File::create(keep).with_context(|| format!("creating {}", keep.display()))?,
+        );
         loop {
             let since = entries.last().map_or(0, |e| e.seq);
             let url = format!("{}/_sim/log?since={since}&limit={LOG_PAGE}", self.origin);
             let response =
                 self.http.get(&url).send().await.and_then(|r| r.error_for_status()).context("GET /_sim/log")?;
             let body = response.bytes().await.context("reading /_sim/log")?;
-            let page: Vec<LogEntry> = serde_json::from_slice(&body).context("decoding /_sim/log")?;
+            let page: Vec<serde_json::Value> = serde_json::from_slice(&body).context("decoding /_sim/log")?;
             let done = page.len() < LOG_PAGE;
-            entries.extend(page);
+            for entry in page {
+                serde_json::to_writer(&mut kept, &entry).context("writing the request log")?;
+                kept.write_all(b"\n").context("writing the request log")?;
+                entries.push(serde_json::from_value(entry).context("decoding a /_sim/log entry")?);
+            }
             if done {
+                kept.flush().context("writing the request log")?;
                 return Ok(entries);
             }
         }

@@ -53,7 +53,7 @@ impl Worker {
 }
 
 impl BatchHandler for Worker {
-    async fn handle(&self, batch: Vec<Delivery>) {
+    async fn handle(self: Arc<Self>, batch: Vec<Delivery>) {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.work).await;
@@ -277,11 +277,11 @@ struct PanicsOnce {
 }
 
 impl BatchHandler for PanicsOnce {
-    async fn handle(&self, batch: Vec<Delivery>) {
+    async fn handle(self: Arc<Self>, batch: Vec<Delivery>) {
         if !self.panicked.swap(true, Ordering::SeqCst) {
             panic!("handler bug");
         }
-        self.inner.handle(batch).await;
+        self.inner.clone().handle(batch).await;
     }
 }
 

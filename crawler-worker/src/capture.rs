@@ -114,7 +114,7 @@ pub async fn capture(args: &CaptureArgs) -> anyhow::Result<Vec<AnswerReport>> {
     let mut http = args.http.client();
     http.request_delay = Some(http.request_delay.unwrap_or(DEFAULT_PAUSE));
     let fetcher = Fetcher::new(http, 1, None, CrawlerMetrics::unregistered()).context("HTTP client")?;
-    let mut session = fetcher.session();
+    let mut session = fetcher.session(None);
     Robots::new(args.http.robots)
         .check(&site, &crate::danawa::CRAWLER_PATHS, &mut session)
         .await

@@ -26,6 +26,7 @@ use crate::parse::product::{parse_product, ProductAnswer};
 use crate::parse::shops::parse_shops;
 use crate::parse::spec::parse_spec;
 use crate::robots::Robots;
+use crate::slots::Arrival;
 use common::plan::ListingRules;
 
 /// How long a category's bootstrap values are reused before the page is read again.
@@ -46,9 +47,20 @@ impl Crawler {
         Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()), keep_for }
     }
 
-    /// A session for one job (one proxy and User-Agent, rotated after a block).
-    pub(crate) fn session(&self) -> Session {
-        self.requester.fetcher.session()
+    /// A session for one job (one proxy and User-Agent, rotated after a block), with the
+    /// job's share of the demand on request slots.
+    pub(crate) fn session(&self, arrival: Arrival) -> Session {
+        self.requester.fetcher.session(Some(arrival))
+    }
+
+    /// A job was taken from the queue: see [`crate::slots`].
+    pub(crate) fn job_taken(&self) -> Arrival {
+        self.requester.fetcher.slots().job_taken()
+    }
+
+    /// Resolves when this process should read another job: see [`crate::slots`].
+    pub(crate) async fn wants_more(&self) {
+        self.requester.fetcher.slots().settled().await;
     }
 
     /// Fetches and parses one list page.

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::StatusCode;
-use tokio::sync::Semaphore;
 
 use crate::complete::{self, AnswerKind};
 use crate::danawa::{self, Method, Request};
@@ -16,6 +15,7 @@ use crate::error::{BlockCause, CrawlError};
 use crate::metrics::AnswerLabels;
 use crate::metrics::CrawlerMetrics;
 use crate::rate_limit::RateLimiter;
+use crate::slots::{Arrival, RequestSlots};
 
 /// Texts that mean "you are blocked" on a page that otherwise looks normal.
 const BLOCK_MARKERS: [&str; 4] = ["비정상적인 접근", "접속이 차단", "Access Denied", "접근이 제한"];
@@ -45,7 +45,7 @@ pub(crate) struct Fetcher {
     settings: HttpSettings,
     rate: Option<RateLimiter>,
     /// `--concurrency` permits: a request holds one from its budget token to its last byte.
-    slots: Arc<Semaphore>,
+    slots: Arc<RequestSlots>,
     metrics: CrawlerMetrics,
 }
 
@@ -74,15 +74,20 @@ impl Fetcher {
             next_agent: AtomicUsize::new(start),
             settings,
             rate,
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: RequestSlots::new(concurrency),
             metrics,
         }))
     }
 
-    /// A session for one job: one proxy and one User-Agent, in turn across jobs.
-    pub(crate) fn session(self: &Arc<Self>) -> Session {
+    /// A session for one job: one proxy and one User-Agent, in turn across jobs. A job taken
+    /// from the queue brings its [`Arrival`], given up when its first request asks for a slot.
+    pub(crate) fn session(self: &Arc<Self>, arrival: Option<Arrival>) -> Session {
         let (route, agent) = self.next_identity();
-        Session { fetcher: self.clone(), route, agent, requests: 0, http_time: Duration::ZERO }
+        Session { fetcher: self.clone(), route, agent, arrival, requests: 0, http_time: Duration::ZERO }
+    }
+
+    pub(crate) fn slots(&self) -> &Arc<RequestSlots> {
+        &self.slots
     }
 
     fn next_identity(&self) -> (usize, &'static str) {
@@ -113,6 +118,8 @@ pub(crate) struct Session {
     fetcher: Arc<Fetcher>,
     route: usize,
     agent: &'static str,
+    /// Until the first request asks for a slot: the job's share of unserved demand.
+    arrival: Option<Arrival>,
     /// Requests sent so far, failures included.
     pub requests: u32,
     /// Time spent waiting for answers (bodies included), for the job's overhead figure.
@@ -127,6 +134,7 @@ impl Session {
             fetcher: self.fetcher.clone(),
             route: self.route,
             agent: self.agent,
+            arrival: None,
             requests: 0,
             http_time: Duration::ZERO,
         }
@@ -181,8 +189,7 @@ impl Session {
         // The slot first, then the budget: a token is never spent by a request that then
         // waits for a slot (tokens saved up that way would go out as a burst).
         let slots = self.fetcher.slots.clone();
-        // The semaphore is never closed, so acquiring cannot fail.
-        let _slot = slots.acquire().await.ok();
+        let _slot = slots.acquire(&mut self.arrival).await;
         self.wait_for_turn().await?;
         let fetcher = &self.fetcher;
         let route = &fetcher.routes[self.route];

@@ -16,5 +16,6 @@ pub(crate) mod rate_limit;
 pub(crate) mod robots;
 pub mod run;
 pub mod settings;
+pub(crate) mod slots;
 pub mod tor;
 pub(crate) mod worker;

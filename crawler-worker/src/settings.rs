@@ -21,8 +21,10 @@ pub struct CrawlerSettings {
     #[arg(long, env = "EK_CONCURRENCY", default_value_t = 3)]
     pub concurrency: usize,
 
-    /// Jobs this process holds at once (default: 3 × --concurrency): more jobs than request
-    /// slots, so a freed slot is taken at once by a job that was parsing or acking.
+    /// Jobs this process holds at most (default: 3 × --concurrency): more jobs than request
+    /// slots, so a freed slot is taken at once by a job that was parsing or acking. A new job
+    /// is read only while every request has a slot: a busy process holds one waiting job, not
+    /// this many, and leaves the rest to replicas with free slots.
     #[arg(long, env = "EK_JOBS_IN_FLIGHT")]
     pub jobs_in_flight: Option<usize>,
 

@@ -3,6 +3,9 @@
 //! ack and counters together — or moves it to the dead-letter stream naming the request that
 //! used up its attempts.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use common::consumer::{BatchHandler, Delivery};
 use common::dead_letter::{self, Failure};
 use common::keys::{Keys, CRAWLERS_GROUP};
@@ -21,6 +24,7 @@ use crate::error::CrawlError;
 use crate::fetch::{JobError, RequestFailure};
 use crate::metrics::CrawlerMetrics;
 use crate::parse::list::ListPage;
+use crate::slots::Arrival;
 
 pub(crate) struct CrawlHandler {
     pub pool: Pool,
@@ -39,16 +43,25 @@ enum Finished {
 }
 
 impl BatchHandler for CrawlHandler {
-    async fn handle(&self, batch: Vec<Delivery>) {
-        for delivery in batch {
-            let span = tracing::info_span!("job", id = %delivery.id);
-            self.handle_one(delivery).instrument(span).await;
+    fn handle(self: Arc<Self>, batch: Vec<Delivery>) -> impl Future<Output = ()> + Send + 'static {
+        // Counted as demand on the request slots now, before the task first runs: the loop
+        // must not read the next job on the strength of one that has not asked for a slot yet.
+        let taken: Vec<(Delivery, Arrival)> = batch.into_iter().map(|d| (d, self.crawler.job_taken())).collect();
+        async move {
+            for (delivery, arrival) in taken {
+                let span = tracing::info_span!("job", id = %delivery.id);
+                self.handle_one(delivery, arrival).instrument(span).await;
+            }
         }
+    }
+
+    async fn wants_more(&self) {
+        self.crawler.wants_more().await;
     }
 }
 
 impl CrawlHandler {
-    async fn handle_one(&self, delivery: Delivery) {
+    async fn handle_one(&self, delivery: Delivery, arrival: Arrival) {
         let job = match Job::from_fields(&delivery.fields) {
             Ok(job) => job,
             Err(error) => {
@@ -68,7 +81,7 @@ impl CrawlHandler {
             return self.finish(vec![step], kind, Outcome::Dead).await;
         }
         let started = std::time::Instant::now();
-        let mut session = self.crawler.session();
+        let mut session = self.crawler.session(arrival);
         let result = match &job {
             Job::List(j) => self.crawler.list_page(j, &mut session).await.map(|p| Finished::List(j.clone(), p)),
             Job::Item(j) => self.crawler.item(j, &mut session).await.map(|o| Finished::Item(j.clone(), o)),

@@ -242,6 +242,47 @@ async fn one_worker_keeps_three_requests_in_flight_and_two_keep_six() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_slot_is_busy_holds_one_waiting_job_and_leaves_the_rest_queued() {
+    let redis = RedisServer::start();
+    let pool = pool(&redis);
+    let latency = FaultConfig { latency: Latency::Fixed { ms: 100 }, ..FaultConfig::default() };
+    let sim = start_sim(small_catalogue(1, 12), latency).await;
+    let config = config_for(&sim, 1);
+    let pcodes: Vec<String> = truth(&sim, &config).into_keys().collect();
+    enqueue(&pool, pcodes.iter().map(|p| item_job(&config, "cpu", p)).collect()).await;
+    // One request slot but room for every job: only the demand on the slot keeps the worker
+    // from taking them all (it used to take all 12 at once and leave none for other replicas).
+    let mut one_slot = settings(&redis, "w1", 1);
+    one_slot.jobs_in_flight = Some(pcodes.len());
+    let stop = CancellationToken::new();
+    let worker = spawn_worker(one_slot, &stop);
+    let keys = common::keys::Keys::new("ek");
+    let mut conn = pool.get().await.expect("conn");
+    let mut most_held = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending: (u64, Option<String>, Option<String>, Option<Vec<(String, String)>>) = redis::cmd("XPENDING")
+            .arg(keys.jobs())
+            .arg(common::keys::CRAWLERS_GROUP)
+            .query_async(&mut conn)
+            .await
+            .expect("xpending");
+        most_held = most_held.max(pending.0);
+        if pending.0 == 0 && results(&pool).await.len() == pcodes.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not finish its jobs");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    worker.await.expect("stops");
+    // One job in its request, one waiting for the slot, and at most a couple between two
+    // requests (parsing, or acking the last one).
+    assert!(most_held <= 4, "the worker held {most_held} jobs with one request slot");
+    assert!(most_held >= 2, "one job waited for the slot while another held it: {most_held}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_reads_a_category_page_once_and_shares_its_values() {
     let redis = RedisServer::start();
     let pool = pool(&redis);

@@ -11,6 +11,7 @@ use common::metrics::Outcome;
 use common::queue::{self, counter, Add, Step, StepOutcome};
 use common::redis_pool::Pool;
 use std::collections::HashSet;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::UpdaterMetrics;
@@ -53,7 +54,7 @@ struct Label {
 }
 
 impl BatchHandler for UpdateHandler {
-    async fn handle(&self, batch: Vec<Delivery>) {
+    async fn handle(self: Arc<Self>, batch: Vec<Delivery>) {
         let decoded: Vec<Decoded> = batch.into_iter().map(|d| self.decode(d)).collect();
         let results: Vec<(&Delivery, &CrawlResult)> = decoded
             .iter()

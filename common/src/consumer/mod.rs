@@ -1,8 +1,8 @@
 //! The consumer-group loop both workers run: at most `slots` batches in flight, a new read
-//! only when a slot is free (so idle replicas get the rest of the work), the consumer's own
-//! pending entries first (a restarted pod resumes its own work), entries of dead consumers
-//! reclaimed with XAUTOCLAIM, Redis outages ridden out with backoff, and a drain with a time
-//! limit on shutdown. No timer paces the work: reads block on Redis until work arrives.
+//! only when a slot is free and the handler wants more (so idle replicas get the rest of the
+//! work), the consumer's own pending entries first (a restarted pod resumes its own work),
+//! entries of dead consumers reclaimed with XAUTOCLAIM, Redis outages ridden out with
+//! backoff, and a drain with a time limit on shutdown. No timer paces the work: reads block on Redis until work arrives.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -66,7 +66,17 @@ pub struct Delivery {
 /// Processes one batch; it acknowledges what it finished (see [`crate::queue`]) and leaves
 /// the rest pending, to be retried or reclaimed.
 pub trait BatchHandler: Send + Sync + 'static {
-    fn handle(&self, batch: Vec<Delivery>) -> impl Future<Output = ()> + Send;
+    /// Called by the loop as it takes `batch`, before the returned future is spawned: what
+    /// the handler does before its first `.await` happens at once (the crawler counts the job
+    /// as demand on its request slots there, see [`BatchHandler::wants_more`]).
+    fn handle(self: Arc<Self>, batch: Vec<Delivery>) -> impl Future<Output = ()> + Send + 'static;
+
+    /// Resolves when the handler could start one more batch without leaving it waiting; the
+    /// loop reads the next batch only then (and only when a batch slot is free). By default
+    /// at once: the batch slots alone limit the work.
+    fn wants_more(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// Runs until `shutdown` is cancelled, then drains in-flight batches for at most
@@ -91,6 +101,11 @@ pub async fn run<H: BatchHandler>(
                 Err(_) => break,
             },
         };
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            () = handler.wants_more() => {}
+        }
         while let Some(joined) = tasks.try_join_next() {
             report_panic(joined, &metrics);
         }
@@ -107,14 +122,14 @@ pub async fn run<H: BatchHandler>(
             }
             Ok(batch) => {
                 health.succeeded();
-                let handler = handler.clone();
                 let in_use = SlotInUse::new(&metrics.slots_in_use);
                 let keep_alive = KeepAlive::new(&source, &batch, metrics.keep_alive_failures.clone());
+                let work = handler.clone().handle(batch);
                 tasks.spawn(async move {
                     // Both guards are dropped when the task ends, a panic included.
                     let _slot = (in_use, permit);
                     tokio::select! {
-                        () = handler.handle(batch) => {}
+                        () = work => {}
                         () = keep_alive.run() => {}
                     }
                 });
