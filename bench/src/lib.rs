@@ -55,6 +55,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     stack.start_workers(settings).await?;
     stack.sim_client.reset().await?;
 
+    let memory_before = stack.redis_used_memory().await?;
     let producer = run_producer(&stack, &config, settings.timeout, "producer.log").await?;
     let usage = sample_processes(&stack, producer.usage);
     let stats = stack.sim_client.stats().await?;
@@ -76,6 +77,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         let items = workload::read_summary(&run.log)?.items;
         refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items });
     }
+    let memory_after = stack.redis_used_memory().await?;
     stack.stop().await;
 
     Ok(Report::new(Measured {
@@ -96,6 +98,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         incomplete_answers: incomplete,
         truth,
         refresh,
+        redis_memory: (memory_before, memory_after),
     }))
 }
 

@@ -38,6 +38,8 @@ pub struct Measured {
     pub truth: Option<crate::truth::TruthCheck>,
     /// Wall time and items of each refresh run after the first, in order.
     pub refresh: Vec<RefreshRun>,
+    /// Redis `used_memory` (bytes) just before the producer started and after the last run.
+    pub redis_memory: (u64, u64),
 }
 
 /// One more run over the same catalogue and database.
@@ -95,6 +97,8 @@ pub struct Report {
     pub incomplete_answers: u64,
     pub truth: Option<crate::truth::TruthCheck>,
     pub refresh: Vec<RefreshRun>,
+    /// Redis `used_memory` (bytes) before the run and after it.
+    pub redis_memory: (u64, u64),
 }
 
 impl Report {
@@ -121,6 +125,7 @@ impl Report {
             incomplete_answers: m.incomplete_answers,
             truth: m.truth,
             refresh: m.refresh,
+            redis_memory: m.redis_memory,
             requests_by_endpoint: m.stats.by_endpoint,
             requests_by_status: m.stats.by_status,
             logged_requests: m.log.len(),
@@ -222,6 +227,13 @@ impl Report {
                 .collect();
             figures.push(("**refresh runs** (same catalogue and database)", runs.join("; ")));
         }
+        let (before, after) = self.redis_memory;
+        #[allow(clippy::cast_precision_loss)] // bytes shown in MiB
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        figures.push((
+            "Redis used_memory, before → after",
+            format!("{:.2} → {:.2} MiB ({:+.2} MiB)", mib(before), mib(after), mib(after) - mib(before)),
+        ));
         if let Some(t) = &self.truth {
             let fields: Vec<String> = t.differing_fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
             figures.push((
@@ -317,6 +329,7 @@ mod tests {
                 by_fault: BTreeMap::new(),
             },
             refresh: Vec::new(),
+            redis_memory: (0, 0),
             log: (1..=60).map(|seq| LogEntry { seq, at_ms: 0, duration_ms: 950.0 }).collect(),
             overhead: Overhead::default(),
             usage: vec![

@@ -47,6 +47,17 @@ pub(crate) fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
 }
 
 impl Stack {
+    /// Redis `used_memory` in bytes (INFO memory).
+    pub(crate) async fn redis_used_memory(&self) -> anyhow::Result<u64> {
+        let client = redis::Client::open(self.redis.url()).context("Redis URL")?;
+        let mut conn = client.get_multiplexed_async_connection().await.context("connecting to Redis")?;
+        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await.context("INFO memory")?;
+        info.lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("no used_memory in INFO memory")
+    }
+
     /// Starts the servers and the sim; the workers follow once the config is written.
     pub(crate) async fn start_servers(settings: &Settings, bin_dir: PathBuf, log_dir: PathBuf) -> anyhow::Result<Self> {
         let redis = RedisServer::start();

@@ -37,6 +37,13 @@ impl AnswerKind {
             Self::Robots => "robots",
         }
     }
+
+    /// Whether the job that asked for this answer sends another request once it has it (a
+    /// category page leads to its list request, a product page to its spec table and shop
+    /// list, robots.txt to the request it was read for).
+    pub fn leads_on(self) -> bool {
+        matches!(self, Self::CategoryPage | Self::ProductPage | Self::Robots)
+    }
 }
 
 /// What an answer lacks at its end.

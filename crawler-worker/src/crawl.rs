@@ -55,7 +55,7 @@ impl Crawler {
 
     /// A job was taken from the queue: see [`crate::slots`].
     pub(crate) fn job_taken(&self) -> Arrival {
-        self.requester.fetcher.slots().job_taken()
+        self.requester.fetcher.slots().expect_request()
     }
 
     /// Resolves when this process should read another job: see [`crate::slots`].

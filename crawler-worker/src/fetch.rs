@@ -130,6 +130,7 @@ impl Requester {
                 }
                 _ => delay,
             };
+            session.pause();
             tokio::select! {
                 () = self.shutdown.cancelled() => return Err(JobError::Shutdown),
                 () = tokio::time::sleep(delay) => {}

@@ -210,11 +210,22 @@ impl Session {
         let took = started.elapsed();
         self.http_time += took;
         fetcher.metrics.request_seconds.observe(took.as_secs_f64());
+        if request.answer.leads_on() {
+            // Set before the slot is given back: a job that will ask again at once is still
+            // demand, or the consumer would read new jobs into the slots its next requests need.
+            self.arrival = Some(slots.expect_request());
+        }
         let mut exchange = result?;
         fetcher.metrics.bytes.inc_by(u64::try_from(exchange.body.len()).unwrap_or(0));
         exchange.sent_headers = sent;
         exchange.took = took;
         Ok(exchange)
+    }
+
+    /// The job waits out a retry pause: it is no demand on the slots meanwhile, so the
+    /// process reads other work into them.
+    pub(crate) fn pause(&mut self) {
+        self.arrival = None;
     }
 
     /// The shared budget first, then the optional per-request delay.

@@ -1,8 +1,11 @@
 //! The process's request slots (`--concurrency`) and the demand on them. A request holds a
 //! slot from before its budget token to its last byte; parsing, Redis steps and retry pauses
-//! hold none. The demand not yet served — requests waiting for a slot, and jobs taken from
-//! the queue that have not asked for their first one — decides when the consumer reads the
-//! next job: only when it is zero. So a freed slot is taken at once by a job that is already
+//! hold none. The demand not yet served — requests waiting for a slot, jobs taken from the
+//! queue that have not asked for their first one, and jobs parsing an answer that leads to
+//! their next request (a product page to its spec table and shop list) — decides when the
+//! consumer reads the next job: only when it is zero. Without the last kind, slots freed
+//! together would go to new jobs, and a product's spec table and shop list would queue
+//! behind them for seconds. So a freed slot is taken at once by a job that is already
 //! here (a process holds one job more than it can run), while a process whose slots are all
 //! spoken for leaves the queue's last jobs to replicas with free slots; without that, a busy
 //! process would sit on jobs that wait seconds for a slot while others idle at a run's end.
@@ -23,9 +26,10 @@ impl RequestSlots {
         Arc::new(Self { permits: Semaphore::new(concurrency.max(1)), unserved: watch::Sender::new(0) })
     }
 
-    /// A job was taken from the queue: it counts as unserved until its first request asks
-    /// for a slot, or it ends without one (the returned guard is dropped).
-    pub(crate) fn job_taken(self: &Arc<Self>) -> Arrival {
+    /// A request on its way: a job just taken from the queue, or one whose answer leads to
+    /// its next request. It counts as unserved until that request asks for a slot, or the
+    /// job ends or pauses without one (the returned guard is dropped).
+    pub(crate) fn expect_request(self: &Arc<Self>) -> Arrival {
         self.change(1, 0);
         Arrival(self.clone())
     }
@@ -61,7 +65,7 @@ impl RequestSlots {
     }
 }
 
-/// A taken job that has not asked for a slot yet; dropping it serves its share of demand.
+/// A request on its way that has not asked for a slot yet; dropping it removes its demand.
 pub(crate) struct Arrival(Arc<RequestSlots>);
 
 impl Drop for Arrival {
@@ -95,7 +99,7 @@ mod tests {
     async fn a_taken_job_holds_back_the_next_read_until_its_first_request_has_a_slot() {
         let slots = RequestSlots::new(1);
         assert!(is_settled(&slots).await, "nothing taken: read");
-        let mut arrival = Some(slots.job_taken());
+        let mut arrival = Some(slots.expect_request());
         assert!(!is_settled(&slots).await, "a job that has not asked for a slot yet is demand");
         let permit = slots.acquire(&mut arrival).await;
         assert!(arrival.is_none(), "the first request took the job's place");
@@ -103,7 +107,7 @@ mod tests {
 
         // The one slot is busy: a second job's request waits, and holds back reads meanwhile.
         let second = slots.clone();
-        let mut second_arrival = Some(second.job_taken());
+        let mut second_arrival = Some(second.expect_request());
         let waiter = tokio::spawn(async move {
             let _permit = second.acquire(&mut second_arrival).await;
         });
@@ -118,7 +122,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_job_that_ends_without_a_request_and_a_wait_given_up_leave_no_demand() {
         let slots = RequestSlots::new(1);
-        drop(slots.job_taken());
+        drop(slots.expect_request());
         assert!(is_settled(&slots).await, "a job dead-lettered before any request");
 
         let held = slots.permits.acquire().await.expect("slot");

@@ -261,14 +261,15 @@ async fn a_worker_whose_slot_is_busy_holds_one_waiting_job_and_leaves_the_rest_q
     let mut most_held = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let pending: (u64, Option<String>, Option<String>, Option<Vec<(String, String)>>) = redis::cmd("XPENDING")
+        let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
             .arg(keys.jobs())
             .arg(common::keys::CRAWLERS_GROUP)
             .query_async(&mut conn)
             .await
             .expect("xpending");
-        most_held = most_held.max(pending.0);
-        if pending.0 == 0 && results(&pool).await.len() == pcodes.len() {
+        let pending = pending.count();
+        most_held = most_held.max(pending);
+        if pending == 0 && results(&pool).await.len() == pcodes.len() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the worker did not finish its jobs");
