@@ -78,6 +78,9 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items });
     }
     let memory_after = stack.redis_used_memory().await?;
+    for (key, bytes) in stack.redis_largest_keys(8).await? {
+        tracing::info!(key, bytes, "pipeline-bench: a key Redis still holds after the run");
+    }
     stack.stop().await;
 
     Ok(Report::new(Measured {

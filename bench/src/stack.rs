@@ -47,6 +47,22 @@ pub(crate) fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
 }
 
 impl Stack {
+    /// The keys holding the most memory (`MEMORY USAGE`), largest first: what a run leaves.
+    pub(crate) async fn redis_largest_keys(&self, n: usize) -> anyhow::Result<Vec<(String, u64)>> {
+        let client = redis::Client::open(self.redis.url()).context("Redis URL")?;
+        let mut conn = client.get_multiplexed_async_connection().await.context("connecting to Redis")?;
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.context("KEYS")?;
+        let mut sizes = Vec::with_capacity(keys.len());
+        for key in keys {
+            let bytes: Option<u64> =
+                redis::cmd("MEMORY").arg("USAGE").arg(&key).query_async(&mut conn).await.context("MEMORY USAGE")?;
+            sizes.push((key, bytes.unwrap_or(0)));
+        }
+        sizes.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+        sizes.truncate(n);
+        Ok(sizes)
+    }
+
     /// Redis `used_memory` in bytes (INFO memory).
     pub(crate) async fn redis_used_memory(&self) -> anyhow::Result<u64> {
         let client = redis::Client::open(self.redis.url()).context("Redis URL")?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::keys::{Keys, CRAWLERS_GROUP, UPDATERS_GROUP};
-use common::messages::{FIELD_KIND, FIELD_RUN};
+use common::messages::{MessageKind, FIELD_KIND, FIELD_RUN};
 use common::queue::counter;
 use rand::Rng;
 use redis::aio::ConnectionLike;
@@ -263,8 +263,9 @@ pub enum Finish {
     Replaced,
 }
 
-/// Marks the run done if its counters say nothing is left, atomically; its keys then
-/// expire after `keep_for`.
+/// Marks the run done if its counters say nothing is left, atomically; its counters then
+/// expire after `keep_for`, and so do its dedupe sets if some list work was dead-lettered
+/// (a retry needs them); otherwise the sets are deleted at once.
 ///
 /// # Errors
 /// Redis errors.
@@ -282,6 +283,7 @@ pub async fn finish<C: ConnectionLike>(
     }
     call.arg(run_id).arg(rfc3339(now)).arg(keep_for.as_secs().max(1)).arg(RUNS_KEPT);
     call.arg(field::ID).arg(field::STATE).arg(STATE_DONE).arg(field::FINISHED_AT).arg(field::STARTED_AT);
+    call.arg(counter::dead(MessageKind::ListJob.as_str())).arg(counter::dead(MessageKind::ListResult.as_str()));
     // KINDS starts with `list`, the kind a finished run must have enqueued.
     for kind in KINDS {
         call.arg(counter::enqueued(kind)).arg(counter::done(kind)).arg(counter::dead(kind));

@@ -113,9 +113,13 @@ async fn the_run_is_marked_done_when_the_counters_balance_and_the_summary_adds_u
     let run = run_state::read(&mut conn, &env.keys).await.expect("read").0.expect("run");
     assert_eq!(run.state, "done");
     assert!(run.finished_at.is_some());
-    for key in [env.keys.run_counters(&run.id), env.keys.run_pages_seen(&run.id)] {
-        let ttl = support::ttl(&mut conn, &key).await;
-        assert!(ttl > 6 * 24 * 3600, "{key} expires in about 7 days, ttl {ttl}");
+    let key = env.keys.run_counters(&run.id);
+    let ttl = support::ttl(&mut conn, &key).await;
+    assert!(ttl > 6 * 24 * 3600, "{key} expires in about 7 days, ttl {ttl}");
+    // No list work was dead-lettered: nothing can be retried that needs the dedupe sets.
+    for key in [env.keys.run_pages_seen(&run.id), env.keys.run_items_seen(&run.id), env.keys.run_list_prints(&run.id)] {
+        let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await.expect("exists");
+        assert!(!exists, "{key} is deleted when the run finishes");
     }
     assert_eq!(support::xlen(&mut conn, &env.keys.jobs()).await, 0);
     assert_eq!(support::xlen(&mut conn, &env.keys.results()).await, 0);
@@ -123,6 +127,50 @@ async fn the_run_is_marked_done_when_the_counters_balance_and_the_summary_adds_u
     // The next `producer run` starts a new run: the done one is not resumed.
     let next = interrupted_run(&env, &options).await;
     assert_ne!(next, run.id);
+}
+
+#[tokio::test]
+async fn a_run_whose_list_work_was_dead_lettered_keeps_its_dedupe_sets_for_a_retry() {
+    use common::queue::counter;
+    let env = Env::start();
+    let mut conn = env.conn().await;
+    let run_id = "20261202-000000-dead";
+    let (pages, items) = (env.keys.run_pages_seen(run_id), env.keys.run_items_seen(run_id));
+    let () = redis::cmd("HSET")
+        .arg(env.keys.run())
+        .arg(run_state::field::ID)
+        .arg(run_id)
+        .arg(run_state::field::STATE)
+        .arg("running")
+        .query_async(&mut conn)
+        .await
+        .expect("run hash");
+    // One list page crawled, its result dead-lettered by the updater: the run is done, and a
+    // retried dead letter will need the claims of the pcodes other pages hold.
+    let () = redis::cmd("HSET")
+        .arg(env.keys.run_counters(run_id))
+        .arg(counter::enqueued("list"))
+        .arg(1)
+        .arg(counter::done("list"))
+        .arg(1)
+        .arg(counter::enqueued("list-result"))
+        .arg(1)
+        .arg(counter::dead("list-result"))
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .expect("counters");
+    let () = redis::cmd("SADD").arg(&pages).arg("cpu||1").query_async(&mut conn).await.expect("pages");
+    let () = redis::cmd("HSET").arg(&items).arg("1234").arg("1-1").query_async(&mut conn).await.expect("claims");
+
+    let finished = run_state::finish(&mut conn, &env.keys, run_id, chrono::Utc::now(), Duration::from_secs(600))
+        .await
+        .expect("finish");
+    assert_eq!(finished, run_state::Finish::Done);
+    for key in [&pages, &items] {
+        let ttl = support::ttl(&mut conn, key).await;
+        assert!(ttl > 500 && ttl <= 600, "{key} is kept for --keep-for, ttl {ttl}");
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! The updater's batch handler: decodes the results, writes them in one MongoDB transaction,
+//! The updater's batch handler: decodes the results, writes them in one MongoDB transaction
+//! (a batch of many list results in several, of at most [`MAX_STATEMENTS`] statements each),
 //! then — only after the commit — acks each entry in one atomic Redis step with its item jobs,
 //! or moves it to the dead-letter stream with the reason (a list result together with the item
 //! jobs of the pcodes it still has claimed, so no part loses its item job to a dead letter).
@@ -53,9 +54,61 @@ struct Label {
     outcome: Outcome,
 }
 
+/// Statements one transaction carries at most (a listed variant or an item result is one):
+/// a batch read when results pile up — at scale, dozens of list results of 90 products
+/// each — is written in several transactions of about this size, each acked after its
+/// commit. One transaction of thousands of statements took SecantusDB minutes, and a write
+/// conflict with another updater threw all of it away to start again. An entry is never split.
+pub(crate) const MAX_STATEMENTS: usize = 256;
+
 impl BatchHandler for UpdateHandler {
     async fn handle(self: Arc<Self>, batch: Vec<Delivery>) {
         let decoded: Vec<Decoded> = batch.into_iter().map(|d| self.decode(d)).collect();
+        for part in by_weight(decoded, MAX_STATEMENTS, Decoded::statements) {
+            if self.write_and_ack(part).await.is_none() {
+                return; // shutting down: the entries stay pending and are written by whoever takes them
+            }
+        }
+    }
+}
+
+/// Splits `items`, in order, into runs whose `weight` adds up to at most `limit` (an item
+/// that alone weighs more makes a run of its own).
+fn by_weight<T>(items: Vec<T>, limit: usize, weight: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+    let mut runs: Vec<Vec<T>> = Vec::new();
+    let mut size = 0;
+    for item in items {
+        let w = weight(&item);
+        match runs.last_mut() {
+            Some(run) if size + w <= limit => run.push(item),
+            _ => {
+                size = 0;
+                runs.push(vec![item]);
+            }
+        }
+        size += w;
+    }
+    runs
+}
+
+impl Decoded {
+    /// Statements this entry adds to a transaction: one per listed variant of a list result,
+    /// one for an item result, none for a dead letter.
+    fn statements(&self) -> usize {
+        match self {
+            Decoded::Result(_, result) => match &**result {
+                CrawlResult::List(list) => list.products.iter().map(|p| p.variants.len()).sum::<usize>().max(1),
+                CrawlResult::Item(_) => 1,
+            },
+            Decoded::Dead(..) => 0,
+        }
+    }
+}
+
+impl UpdateHandler {
+    /// Writes the results of `decoded` in one transaction, then acks every entry (with its
+    /// item jobs, or as a dead letter). `None`: shutting down before the commit.
+    async fn write_and_ack(&self, decoded: Vec<Decoded>) -> Option<()> {
         let results: Vec<(&Delivery, &CrawlResult)> = decoded
             .iter()
             .filter_map(|d| match d {
@@ -64,9 +117,7 @@ impl BatchHandler for UpdateHandler {
             })
             .collect();
         let entries: Vec<Entry> = results.iter().map(|(d, r)| Entry { id: &d.id, result: r }).collect();
-        let Some(outcome) = self.write(&entries).await else {
-            return; // shutting down: the entries stay pending and are written by whoever takes them
-        };
+        let outcome = self.write(&entries).await?;
         common::failpoint::hit("updater-after-commit");
         let mut steps = Vec::new();
         let mut outcomes = outcome.entries.into_iter();
@@ -83,10 +134,9 @@ impl BatchHandler for UpdateHandler {
             });
         }
         self.finish(steps).await;
+        Some(())
     }
-}
 
-impl UpdateHandler {
     fn decode(&self, delivery: Delivery) -> Decoded {
         let result = match CrawlResult::from_fields(&delivery.fields) {
             Ok(result) => result,
@@ -216,4 +266,17 @@ impl UpdateHandler {
 
 fn failure(reason: DeadReason, last_error: String) -> Failure {
     Failure::new(reason, 0, last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_weight;
+
+    #[test]
+    fn a_batch_splits_into_runs_of_at_most_the_limit_and_keeps_its_order() {
+        let runs = by_weight(vec![90, 90, 90, 1, 1, 300, 0, 5], 256, |w| *w);
+        assert_eq!(runs, [vec![90, 90], vec![90, 1, 1], vec![300], vec![0, 5]]);
+        assert_eq!(by_weight(vec![1; 64], 256, |w| *w).len(), 1, "64 item results stay one transaction");
+        assert!(by_weight(Vec::<usize>::new(), 256, |w| *w).is_empty());
+    }
 }
