@@ -51,8 +51,10 @@ pub struct CommonSettings {
     #[arg(long, env = "EK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// How long a run's keys (counters, dedupe sets, list fingerprints, item claims) are kept
-    /// after the run ends; a worker's write keeps them at least this long from then.
+    /// How long a run's counters are kept after the run ends, and its dedupe sets, list
+    /// fingerprints and item claims when some list work was dead-lettered (a retry needs
+    /// them; otherwise they go when the run ends); a worker's write keeps them at least this
+    /// long from then.
     #[arg(long, env = "EK_RUN_KEEP_FOR", value_parser = humantime::parse_duration, default_value = DEFAULT_KEEP_FOR)]
     pub keep_for: Duration,
 }

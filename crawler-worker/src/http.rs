@@ -118,7 +118,9 @@ pub(crate) struct Session {
     fetcher: Arc<Fetcher>,
     route: usize,
     agent: &'static str,
-    /// Until the first request asks for a slot: the job's share of unserved demand.
+    /// The job's share of unserved demand (see [`crate::slots`]): held from when the job is
+    /// taken, and while it parses an answer that leads to its next request, until that
+    /// request asks for a slot.
     arrival: Option<Arrival>,
     /// Requests sent so far, failures included.
     pub requests: u32,

@@ -2,7 +2,8 @@
 //! only when a slot is free and the handler wants more (so idle replicas get the rest of the
 //! work), the consumer's own pending entries first (a restarted pod resumes its own work),
 //! entries of dead consumers reclaimed with XAUTOCLAIM, Redis outages ridden out with
-//! backoff, and a drain with a time limit on shutdown. No timer paces the work: reads block on Redis until work arrives.
+//! backoff, and a drain with a time limit on shutdown. No timer paces the work: reads block
+//! on Redis until work arrives.
 
 use std::collections::HashMap;
 use std::future::Future;
