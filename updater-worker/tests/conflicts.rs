@@ -1,6 +1,7 @@
 //! What SecantusDB really does with concurrent transactions on the same document, observed
-//! through the official driver: the guarantee that the `isUpdating` mark's filter rests on
-//! (`store/txn.rs`, `mark_updating`). A transaction's snapshot is taken at its first statement;
+//! through the official driver: the guarantee that the `isUpdating` mark rests on
+//! (`store/list.rs`: planned from the batch's read of `itemCheckedRun` in the same
+//! transaction). A transaction's snapshot is taken at its first statement;
 //! a write to a document that another transaction changed after that snapshot, or holds
 //! uncommitted, fails at once with WriteConflict (112, `TransientTransactionError`) — first
 //! writer wins; nothing blocks, nothing is silently overwritten.
@@ -47,9 +48,17 @@ async fn release(client: &Client, parts: &Collection<Document>) {
     item.commit_transaction().await.expect("item commit");
 }
 
-/// The list result's mark, filtered as the updater filters it.
-fn mark() -> (Document, Document) {
-    (doc! {"pcode": {"$in": ["1"]}, "itemCheckedRun": {"$ne": "r1"}}, doc! {"$set": {"isUpdating": true}})
+/// The updater's batch read of part "1", then the list result's upsert with the mark when the
+/// read says no item job of run r1 finished for it; whether it marked.
+async fn read_then_mark(parts: &Collection<Document>, session: &mut ClientSession) -> mongodb::error::Result<bool> {
+    let read = parts.find_one(doc! {"pcode": {"$in": ["1"]}}).session(&mut *session).await?.expect("part");
+    let mut set = doc! {"updatedAt": bson::DateTime::now()};
+    let marks = read.get_str("itemCheckedRun").ok() != Some("r1");
+    if marks {
+        set.insert("isUpdating", true);
+    }
+    parts.update_one(doc! {"pcode": "1"}, doc! {"$set": set}).upsert(true).session(&mut *session).await?;
+    Ok(marks)
 }
 
 #[tokio::test]
@@ -76,13 +85,20 @@ async fn the_second_writer_of_a_document_gets_a_write_conflict_at_once() {
 async fn a_write_to_a_document_changed_after_the_snapshot_conflicts_even_when_its_filter_matched() {
     let server = MongoServer::start();
     let (client, parts) = setup(&server).await;
-    // The stalled updater's transaction: its snapshot is pinned by a first read.
+    // The stalled updater's transaction: its snapshot is pinned by its first read, which saw
+    // no finished item job; the release commits meanwhile.
     let mut stalled = begin(&client).await;
-    parts.find_one(doc! {"pcode": "1"}).session(&mut stalled).await.expect("read").expect("part");
+    let read = parts.find_one(doc! {"pcode": {"$in": ["1"]}}).session(&mut stalled).await.expect("read").expect("part");
+    assert!(read.get_str("itemCheckedRun").is_err());
     release(&client, &parts).await;
 
-    let (filter, update) = mark();
-    let error = parts.update_many(filter, update).session(&mut stalled).await.expect_err("stale snapshot");
+    let set = doc! {"$set": {"isUpdating": true}};
+    let error = parts
+        .update_one(doc! {"pcode": "1"}, set)
+        .upsert(true)
+        .session(&mut stalled)
+        .await
+        .expect_err("stale snapshot");
     assert!(is_write_conflict(&error), "{error}");
     let part = parts.find_one(doc! {"pcode": "1"}).await.expect("find").expect("part");
     assert_eq!(part.get_bool("isUpdating"), Ok(false), "the release stands: {part}");
@@ -96,9 +112,8 @@ async fn the_snapshot_is_taken_at_the_first_statement_not_at_the_start() {
     let mut stalled = begin(&client).await;
     release(&client, &parts).await;
 
-    let (filter, update) = mark();
-    let marked = parts.update_many(filter, update).session(&mut stalled).await.expect("mark");
-    assert_eq!(marked.matched_count, 0, "the mark's filter sees the release and skips the part");
+    let marked = read_then_mark(&parts, &mut stalled).await.expect("read and write");
+    assert!(!marked, "the read sees the release and the mark is not planned");
     stalled.commit_transaction().await.expect("commit");
     let part = parts.find_one(doc! {"pcode": "1"}).await.expect("find").expect("part");
     assert_eq!(part.get_bool("isUpdating"), Ok(false));

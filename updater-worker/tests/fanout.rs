@@ -90,10 +90,10 @@ async fn a_redelivered_entry_keeps_its_claim_and_emits_the_same_jobs() {
     // error that says nothing about claims.
     let first = env.write(&[("1-1", &listed)]).await;
     // The ack was lost: the same entry comes back, and its first attempt is aborted after it
-    // claimed (the marks fail with a write conflict), so the retry finds its own claim again.
-    env.fail_command("update", 1, 1, 112, &["TransientTransactionError"]).await;
+    // claimed (its writes fail with a write conflict), so the retry finds its own claim again.
+    env.fail_command("update", 0, 1, 112, &["TransientTransactionError"]).await;
     let again = env.write(&[("1-1", &listed)]).await;
-    assert!(again.attempts >= 2, "the first attempt failed at its marks: {again:?}");
+    assert!(again.attempts >= 2, "the first attempt failed at its writes: {again:?}");
     assert_eq!(applied(&first.entries[0]), applied(&again.entries[0]));
     assert_eq!(pcodes(applied(&again.entries[0])), ["7", "8"]);
     let (claimed, _) = claims(&env, "r1").await;
@@ -111,4 +111,35 @@ async fn categories_without_item_policy_get_no_item_jobs() {
     assert!(applied(&outcome.entries[0]).is_empty());
     assert_eq!(env.part("9").await.get_bool("isUpdating"), Ok(false));
     assert!(claims(&env, "r1").await.0.is_empty(), "Redis not touched");
+}
+
+/// The stale check and the marks answer for the state the whole batch leaves, whatever the
+/// order of its entries: an item result of the same batch with a fresh price point makes its
+/// part fresh, and an item result of the same run leaves its part released.
+#[tokio::test]
+async fn item_results_in_the_same_batch_count_before_or_after_the_list_result() {
+    let env = Env::start().await;
+    let cutoff = run_now() - Duration::hours(12);
+    let warmup = ListSpec::new("r0", "cpu", run_now() - Duration::days(3));
+    let pcodes_listed = ["1", "2", "3", "4"];
+    let listed =
+        |spec: &ListSpec| spec.result(pcodes_listed.iter().enumerate().map(|(i, p)| single(p, i as u32)).collect());
+    env.apply(&[("0-1", &listed(&warmup))]).await;
+
+    // Run r1's list page and, in the same batch, item results: 1 and 2 of an older run with a
+    // fresh price point (so not stale), 3 and 4 of run r1 itself (its item job finished).
+    let run = ListSpec::new("r1", "cpu", run_now()).items(cutoff);
+    let list = listed(&run);
+    let fresh_1 = item("r0", "1", cutoff + Duration::hours(1), info("one", Some(10)));
+    let fresh_2 = item("r0", "2", cutoff + Duration::hours(1), info("two", Some(10)));
+    let done_3 = item("r1", "3", cutoff - Duration::hours(1), info("three", Some(10)));
+    let done_4 = item("r1", "4", cutoff - Duration::hours(1), info("four", Some(10)));
+    let outcome =
+        env.apply(&[("1-1", &fresh_1), ("1-2", &done_3), ("1-3", &list), ("1-4", &fresh_2), ("1-5", &done_4)]).await;
+
+    assert_eq!(pcodes(applied(&outcome.entries[2])), ["3", "4"], "1 and 2 are priced by the batch");
+    for pcode in pcodes_listed {
+        assert_eq!(env.part(pcode).await.get_bool("isUpdating"), Ok(false), "{pcode}");
+    }
+    env.assert_contract().await;
 }

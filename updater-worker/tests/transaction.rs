@@ -14,8 +14,8 @@ fn ten_results() -> Vec<(String, common::messages::CrawlResult)> {
     (1..=10).map(|n| (format!("1-{n}"), spec.result(vec![single(&n.to_string(), n)]))).collect()
 }
 
-/// Ten list results of a category with item jobs: the batch's second `update` command (the
-/// `isUpdating` marks) comes after all ten entries are written.
+/// Ten list results of a category with item jobs: the batch claims ten pcodes in Redis and
+/// writes the ten parts, marked `isUpdating`, in one `update` command.
 fn ten_results_with_items() -> Vec<(String, common::messages::CrawlResult)> {
     let spec = ListSpec::new("r1", "cpu", run_now()).items(run_now());
     (1..=10).map(|n| (format!("1-{n}"), spec.result(vec![single(&n.to_string(), n)]))).collect()
@@ -30,10 +30,10 @@ async fn a_failure_after_ten_writes_leaves_none_visible_and_the_retry_all() {
     let env = Env::start().await;
     let batch = ten_results_with_items();
     // WriteConflict with its TransientTransactionError label, as a real conflict answers, on
-    // the marks that follow the ten entries' writes.
-    env.fail_command("update", 1, 1, 112, &["TransientTransactionError"]).await;
+    // the commit that follows the claims and the ten entries' writes.
+    env.fail_command("commitTransaction", 0, 1, 112, &["TransientTransactionError"]).await;
 
-    let error = env.store.apply_batch(&entries(&batch)).await.expect_err("the marks fail");
+    let error = env.store.apply_batch(&entries(&batch)).await.expect_err("the commit fails");
     assert!(matches!(error, StoreError::Transient(_)), "{error}");
     assert_eq!(env.parts().count_documents(doc! {}).await.expect("count"), 0, "none of the 10 is visible");
 
@@ -47,8 +47,8 @@ async fn a_failure_after_ten_writes_leaves_none_visible_and_the_retry_all() {
 async fn the_store_retries_a_transient_failure_by_itself() {
     let env = Env::start().await;
     let batch = ten_results_with_items();
-    // The first attempt fails at its marks, the second at its writes.
-    env.fail_command("update", 1, 2, 112, &["TransientTransactionError"]).await;
+    // The first two attempts fail at their writes, after their claims.
+    env.fail_command("update", 0, 2, 112, &["TransientTransactionError"]).await;
 
     let outcome =
         env.store.write_batch(&entries(&batch), &CancellationToken::new()).await.expect("committed after retries");

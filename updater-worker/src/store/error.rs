@@ -52,10 +52,6 @@ pub enum TransientCause {
     /// duplicate key from two concurrent upserts of one new pcode).
     #[error("write error {code}: {message}")]
     WriteError { code: i32, message: String },
-    /// The statement marking a list page's parts `isUpdating` was refused: it belongs to no
-    /// one entry, so the whole batch is tried again.
-    #[error("marking the listed parts was refused: {0}")]
-    MarkRefused(String),
 }
 
 /// Why one transaction attempt ended without a commit.
@@ -108,11 +104,13 @@ pub(super) fn classify(error: MongoError) -> AttemptError {
 }
 
 /// A `writeErrors` entry of an `update` reply: retryable codes retry the batch, the others
-/// are this entry's own fault.
-pub(super) fn write_error(index: usize, code: i32, message: &str) -> AttemptError {
-    if RETRYABLE_CODES.contains(&code) {
-        AttemptError::Retry(Retry::Transient(TransientCause::WriteError { code, message: message.to_owned() }))
-    } else {
-        AttemptError::Entry { index, reason: format!("MongoDB refused the write ({code}): {message}") }
+/// are the fault of the entry that owns the statement (`None`: the reply named no statement
+/// of ours, so the whole batch is tried again).
+pub(super) fn write_error(owner: Option<usize>, code: i32, message: &str) -> AttemptError {
+    match owner {
+        Some(index) if !RETRYABLE_CODES.contains(&code) => {
+            AttemptError::Entry { index, reason: format!("MongoDB refused the write ({code}): {message}") }
+        }
+        _ => AttemptError::Retry(Retry::Transient(TransientCause::WriteError { code, message: message.to_owned() })),
     }
 }

@@ -23,17 +23,18 @@ pub(super) struct Unstorable {
 }
 
 /// The one statement of the `update` command for this result, matching the part when it
-/// exists; `touched` learns the `updatedAt` it writes.
+/// exists; `touched` learns the `updatedAt` and `itemCheckedRun` it writes.
 ///
 /// Whatever the outcome, the part records that this run's item job for it finished
 /// (`itemCheckedRun`, `itemCheckedAt`): a list result of the same run then never marks it
-/// `isUpdating` again (see `txn.rs`), even when the outcome left it without a fresh price point
+/// `isUpdating` again (see `list.rs`), even when the outcome left it without a fresh price point
 /// and the stale check still says "stale".
 ///
 /// # Errors
 /// When the spec table or the vendors cannot be encoded as BSON (the entry is rejected).
 pub(super) fn statement(item: &ItemResult, now: DateTime, touched: &mut Touched) -> Result<Document, Unstorable> {
     let pcode = item.job.pcode.as_str();
+    touched.record_checked(pcode, &item.job.run_id);
     let mut set = match &item.outcome {
         ItemOutcome::Product(info) => {
             let statement = product(pcode, info, item, now)?;
@@ -73,11 +74,20 @@ fn product(pcode: &str, info: &ProductInfo, item: &ItemResult, now: DateTime) ->
     };
     set.extend(checked(item));
     let mut update = doc! {"$set": set};
-    if let (true, Some(price)) = (info.stock, info.lowest_price) {
-        // The point is the crawl time and the price, both taken from the result: a redelivered
-        // result carries the same point, which `$addToSet` finds and does not add again.
-        let point = doc! {"timestamp": DateTime::from_chrono(item.fetched_at), "price": price};
-        update.insert("$addToSet", doc! {"prices": point});
+    if let Some((timestamp, price)) = price_point(item) {
+        update.insert("$addToSet", doc! {"prices": {"timestamp": timestamp, "price": price}});
     }
     Ok(doc! {"q": {"pcode": pcode}, "u": update})
+}
+
+/// The price point the result adds, when the product is in stock with a price. The point is
+/// the crawl time and the price, both taken from the result: a redelivered result carries the
+/// same point, which `$addToSet` finds and does not add again.
+pub(super) fn price_point(item: &ItemResult) -> Option<(DateTime, i64)> {
+    match &item.outcome {
+        ItemOutcome::Product(ProductInfo { stock: true, lowest_price: Some(price), .. }) => {
+            Some((DateTime::from_chrono(item.fetched_at), *price))
+        }
+        _ => None,
+    }
 }

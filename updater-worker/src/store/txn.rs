@@ -1,5 +1,6 @@
-//! One transaction attempt: every entry's `update` command, the stale check, the Redis claim
-//! and the `isUpdating` marks, then the commit. Any failure aborts the whole attempt.
+//! One transaction attempt: one read of the parts the batch names, the stale check, the Redis
+//! claim, then every entry's statements (the `isUpdating` marks riding on them) in one `update`
+//! command, and the commit. Any failure aborts the whole attempt.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -11,7 +12,7 @@ use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
 use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteConcern};
 use mongodb::ClientSession;
 
-use super::error::{classify, write_error, AttemptError, TransientCause};
+use super::error::{classify, write_error, AttemptError};
 use super::touched::Touched;
 use super::{item, item_jobs, list, ClaimRequest, Entry, Retry, Store, Written};
 
@@ -57,6 +58,8 @@ impl Store {
         }
     }
 
+    /// Reads the parts the batch names, claims the stale ones for item jobs, then writes every
+    /// statement — marks included — in one `update` command.
     async fn write_all(
         &self,
         session: &mut ClientSession,
@@ -64,40 +67,53 @@ impl Store {
         live: &[usize],
         jobs: &mut [Written],
     ) -> Result<(), AttemptError> {
-        self.write_entries(session, batch, live, jobs).await?;
-        let candidates = candidates(batch, live);
-        if candidates.is_empty() {
-            return Ok(());
+        let mut touched = self.touched(session, batch, live).await?;
+        let claimed = self.claim_stale(batch, live, &touched).await?;
+        for &index in live {
+            let CrawlResult::List(list) = batch[index].result else { continue };
+            let stale: Vec<&str> = claimed.iter().filter(|c| c.index == index).map(|c| c.pcode).collect();
+            jobs[index].item_jobs.extend(item_jobs(&list.job, &stale));
         }
-        let stale = self.stale(session, &candidates).await?;
-        let stale: Vec<&Candidate> = candidates.iter().filter(|c| stale.contains(c.pcode)).collect();
+        let claimed: HashSet<(&str, &str)> = claimed.iter().map(|c| (c.list.job.run_id.as_str(), c.pcode)).collect();
+        self.write_entries(session, batch, live, &mut touched, &claimed, jobs).await
+    }
+
+    /// The candidates that are stale (`touched` knows no price point at or after their
+    /// policy's cut-off) and whose claim this batch's entries own, in candidate order.
+    async fn claim_stale<'a>(
+        &self,
+        batch: &[Entry<'a>],
+        live: &[usize],
+        touched: &Touched,
+    ) -> Result<Vec<Candidate<'a>>, AttemptError> {
+        let stale: Vec<Candidate> = candidates(batch, live)
+            .into_iter()
+            .filter(|c| !cutoff(c.list).is_some_and(|cutoff| touched.priced_since(c.pcode, cutoff)))
+            .collect();
+        if stale.is_empty() {
+            return Ok(Vec::new());
+        }
         let requests: Vec<ClaimRequest> = stale
             .iter()
             .map(|c| ClaimRequest { run_id: &c.list.job.run_id, pcode: c.pcode, entry_id: batch[c.index].id })
             .collect();
         let owned = self.claimer.claim(&requests).await.map_err(|e| AttemptError::Retry(Retry::Redis(e)))?;
-        let claimed: Vec<&Candidate> = stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect();
-        self.mark_updating(session, &claimed).await?;
-        for &index in live {
-            let stale: Vec<&str> = claimed.iter().filter(|c| c.index == index).map(|c| c.pcode).collect();
-            let CrawlResult::List(list) = batch[index].result else { continue };
-            jobs[index].item_jobs.extend(item_jobs(&list.job, &stale));
-        }
-        Ok(())
+        Ok(stale.into_iter().zip(owned).filter_map(|(c, own)| own.then_some(c)).collect())
     }
 
     /// Every live entry's statements in one `update` command, planned from one read of the
-    /// parts they name: one `find` per [`IN_CHUNK`] named pcodes, then one `update` round trip,
-    /// however many entries.
+    /// parts they name (`touched`): one `find` per [`IN_CHUNK`] named pcodes, then one `update`
+    /// round trip, however many entries.
     async fn write_entries(
         &self,
         session: &mut ClientSession,
         batch: &[Entry<'_>],
         live: &[usize],
+        touched: &mut Touched,
+        claimed: &HashSet<(&str, &str)>,
         jobs: &mut [Written],
     ) -> Result<(), AttemptError> {
         let now = DateTime::now();
-        let mut touched = self.touched(session, batch, live).await?;
         let (mut statements, mut owners) = (Vec::new(), Vec::new());
         for &index in live {
             let entry = &batch[index];
@@ -105,7 +121,7 @@ impl Store {
                 // Planned as if each entry were its own command: an item result later in the
                 // batch finds the parts a list result created, a list result sees the parts
                 // touched before it.
-                CrawlResult::List(result) => list::statements(result, now, &mut touched),
+                CrawlResult::List(result) => list::statements(result, now, touched, claimed),
                 CrawlResult::Item(result) if !touched.exists(result.job.pcode.as_str()) => {
                     // Item jobs are only made for parts a list result created; a missing one
                     // was deleted by hand meanwhile. Nothing to write, nothing worth a dead letter.
@@ -114,7 +130,7 @@ impl Store {
                 }
                 CrawlResult::Item(result) => {
                     jobs[index].updated = 1;
-                    let statement = item::statement(result, now, &mut touched)
+                    let statement = item::statement(result, now, touched)
                         .map_err(|error| AttemptError::Entry { index, reason: common::error_text::chain(&error) })?;
                     vec![statement]
                 }
@@ -128,62 +144,75 @@ impl Store {
         Ok(())
     }
 
-    /// The parts the live entries name (listed variants, item pcodes), read in the transaction.
+    /// The parts the live entries name (listed variants, item pcodes), read in the transaction
+    /// in one `find` per [`IN_CHUNK`] pcodes; the stale check rides on the read: a pcode listed
+    /// by a result with an item policy is read with a projection of its first price point at or
+    /// after the policy's cut-off. The item results' own price points are added after the read.
     async fn touched(
         &self,
         session: &mut ClientSession,
         batch: &[Entry<'_>],
         live: &[usize],
     ) -> Result<Touched, AttemptError> {
+        // Pcodes by the cut-off they are checked against (`None`: only read).
+        let mut groups: BTreeMap<Option<DateTime>, Vec<&str>> = BTreeMap::new();
         let mut seen = HashSet::new();
-        let mut pcodes = Vec::new();
         for &index in live {
-            let named: Vec<&str> = match batch[index].result {
+            let (cutoff, named): (_, Vec<&str>) = match batch[index].result {
                 CrawlResult::List(list) => {
-                    list.products.iter().flat_map(|p| &p.variants).map(|v| v.pcode.as_str()).collect()
+                    (cutoff(list), list.products.iter().flat_map(|p| &p.variants).map(|v| v.pcode.as_str()).collect())
                 }
-                CrawlResult::Item(item) => vec![item.job.pcode.as_str()],
+                CrawlResult::Item(item) => (None, vec![item.job.pcode.as_str()]),
             };
-            pcodes.extend(named.into_iter().filter(|pcode| seen.insert(*pcode)));
-        }
-        let mut touched = Touched::default();
-        self.read_parts(session, &pcodes, Document::new(), |pcode, part| {
-            touched.insert(pcode, part.get_datetime("updatedAt").ok().copied());
-        })
-        .await?;
-        Ok(touched)
-    }
-
-    /// Reads the parts among `pcodes` that match `filter` (pcode and `updatedAt` only), in the
-    /// transaction, in `$in` lists of at most [`IN_CHUNK`].
-    async fn read_parts(
-        &self,
-        session: &mut ClientSession,
-        pcodes: &[&str],
-        filter: Document,
-        mut each: impl FnMut(String, &Document),
-    ) -> Result<(), AttemptError> {
-        for chunk in pcodes.chunks(IN_CHUNK) {
-            let mut chunk_filter = doc! {"pcode": {"$in": chunk}};
-            chunk_filter.extend(filter.clone());
-            let mut found = self
-                .parts
-                .find(chunk_filter)
-                .projection(doc! {"_id": 0, "pcode": 1, "updatedAt": 1})
-                .session(&mut *session)
-                .await
-                .map_err(classify)?;
-            while let Some(part) = found.stream(&mut *session).try_next().await.map_err(classify)? {
-                if let Ok(pcode) = part.get_str("pcode") {
-                    each(pcode.to_owned(), &part);
+            for pcode in named {
+                if seen.insert((cutoff, pcode)) {
+                    groups.entry(cutoff).or_default().push(pcode);
                 }
             }
         }
-        Ok(())
+        // A pcode read against a cut-off needs no plain read.
+        let checked: HashSet<&str> = groups.range(Some(DateTime::MIN)..).flat_map(|(_, p)| p.iter().copied()).collect();
+        if let Some(plain) = groups.get_mut(&None) {
+            plain.retain(|pcode| !checked.contains(pcode));
+        }
+        let mut touched = Touched::default();
+        for (cutoff, pcodes) in &groups {
+            let mut projection = doc! {"_id": 0, "pcode": 1, "updatedAt": 1, item::ITEM_CHECKED_RUN: 1};
+            if let Some(cutoff) = cutoff {
+                projection.insert("prices", doc! {"$elemMatch": {"timestamp": {"$gte": cutoff}}});
+            }
+            for chunk in pcodes.chunks(IN_CHUNK) {
+                let mut found = self
+                    .parts
+                    .find(doc! {"pcode": {"$in": chunk}})
+                    .projection(projection.clone())
+                    .session(&mut *session)
+                    .await
+                    .map_err(classify)?;
+                while let Some(part) = found.stream(&mut *session).try_next().await.map_err(classify)? {
+                    let Ok(pcode) = part.get_str("pcode") else { continue };
+                    let checked_run = part.get_str(item::ITEM_CHECKED_RUN).ok().map(str::to_owned);
+                    touched.insert(pcode.to_owned(), part.get_datetime("updatedAt").ok().copied(), checked_run);
+                    // The projection keeps `prices` only when an element matched.
+                    let priced = part.get_array("prices").is_ok_and(|prices| !prices.is_empty());
+                    if let (Some(cutoff), true) = (cutoff, priced) {
+                        touched.insert_priced_since(pcode, *cutoff);
+                    }
+                }
+            }
+        }
+        for &index in live {
+            if let CrawlResult::Item(result) = batch[index].result {
+                if let Some((at, _)) = item::price_point(result) {
+                    touched.insert_batch_price(&result.job.pcode, at);
+                }
+            }
+        }
+        Ok(touched)
     }
 
     /// Runs one `update` command; `owners[i]` is the batch index of the entry statement `i`
-    /// belongs to (`usize::MAX`: none). Returns the indexes of the statements that inserted.
+    /// belongs to. Returns the indexes of the statements that inserted.
     async fn update(
         &self,
         session: &mut ClientSession,
@@ -199,73 +228,12 @@ impl Store {
             if let Some(Bson::Document(first)) = errors.first() {
                 let code = first.get_i32("code").unwrap_or_default();
                 let statement = usize::try_from(number(first, "index")).ok();
-                let owner = statement.and_then(|i| owners.get(i).copied()).unwrap_or(usize::MAX);
+                let owner = statement.and_then(|i| owners.get(i).copied());
                 return Err(write_error(owner, code, first.get_str("errmsg").unwrap_or("no message")));
             }
         }
         let upserted = reply.get_array("upserted").map(Vec::as_slice).unwrap_or_default();
         Ok(upserted.iter().filter_map(|u| usize::try_from(number(u.as_document()?, "index")).ok()).collect())
-    }
-
-    /// The candidates' pcodes that have no price point at or after their policy's cut-off.
-    async fn stale<'a>(
-        &self,
-        session: &mut ClientSession,
-        candidates: &[Candidate<'a>],
-    ) -> Result<HashSet<&'a str>, AttemptError> {
-        let mut by_cutoff: BTreeMap<DateTime, Vec<&str>> = BTreeMap::new();
-        for candidate in candidates {
-            if let Some(policy) = &candidate.list.job.items {
-                by_cutoff.entry(DateTime::from_chrono(policy.stale_before)).or_default().push(candidate.pcode);
-            }
-        }
-        let mut stale: HashSet<&str> = candidates.iter().map(|c| c.pcode).collect();
-        for (cutoff, pcodes) in by_cutoff {
-            let filter = doc! {"prices": {"$elemMatch": {"timestamp": {"$gte": cutoff}}}};
-            self.read_parts(session, &pcodes, filter, |pcode, _| {
-                stale.remove(pcode.as_str());
-            })
-            .await?;
-        }
-        Ok(stale)
-    }
-
-    /// Marks the claimed parts `isUpdating: true` — except a part whose item job of this run
-    /// has already finished (`itemCheckedRun` is this run). That happens when this transaction
-    /// belongs to an updater that stalled past `--claim-idle`: another one took the entry over,
-    /// acked it with the item jobs, and the item results came back before this commit; marking
-    /// the part now would leave it `isUpdating` with no job in flight. The filter is enough
-    /// because a transaction that writes a part changed after its snapshot fails with a write
-    /// conflict and is retried on a fresh snapshot (checked against SecantusDB in
-    /// `tests/conflicts.rs`), so the filter never reads a stale `itemCheckedRun`.
-    async fn mark_updating(&self, session: &mut ClientSession, claimed: &[&Candidate<'_>]) -> Result<(), AttemptError> {
-        if claimed.is_empty() {
-            return Ok(());
-        }
-        let mut by_run: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for candidate in claimed {
-            by_run.entry(candidate.list.job.run_id.as_str()).or_default().push(candidate.pcode);
-        }
-        let statements: Vec<Document> = by_run
-            .iter()
-            .flat_map(|(run, pcodes)| {
-                pcodes.chunks(IN_CHUNK).map(move |chunk| {
-                    doc! {
-                        "q": {"pcode": {"$in": chunk}, item::ITEM_CHECKED_RUN: {"$ne": *run}},
-                        "u": {"$set": {"isUpdating": true}},
-                        "multi": true,
-                    }
-                })
-            })
-            .collect();
-        // Not attributable to one entry: a refusal here fails the batch rather than an entry.
-        let owners = vec![usize::MAX; statements.len()];
-        match self.update(session, &owners, statements).await {
-            Err(AttemptError::Entry { reason, .. }) => {
-                Err(AttemptError::Retry(Retry::Transient(TransientCause::MarkRefused(reason))))
-            }
-            other => other.map(drop),
-        }
     }
 
     /// Commits; an unknown commit outcome is retried (committing twice is a no-op).
@@ -301,6 +269,11 @@ fn candidates<'a>(batch: &[Entry<'a>], live: &[usize]) -> Vec<Candidate<'a>> {
         }
     }
     out
+}
+
+/// The stale check's cut-off of a list result's item policy (`None`: no item jobs).
+fn cutoff(list: &ListPageResult) -> Option<DateTime> {
+    list.job.items.as_ref().map(|policy| DateTime::from_chrono(policy.stale_before))
 }
 
 /// An integer field of a reply, whichever integer type the server chose.
