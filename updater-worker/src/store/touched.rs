@@ -30,9 +30,14 @@ impl Part {
 pub(super) struct Touched(HashMap<String, Part>);
 
 impl Touched {
-    /// A part as read; one without `updatedAt` (not written by us) counts as never touched.
+    /// A part as read; one without `updatedAt` (not written by us) counts as never touched. A
+    /// part read twice (against two cut-offs) keeps what both reads found.
     pub(super) fn insert(&mut self, pcode: String, updated_at: Option<DateTime>, checked_run: Option<String>) {
-        self.0.insert(pcode, Part::new(updated_at.unwrap_or(DateTime::MIN), checked_run));
+        let updated_at = updated_at.unwrap_or(DateTime::MIN);
+        self.0
+            .entry(pcode)
+            .and_modify(|part| (part.updated_at, part.checked_run) = (updated_at, checked_run.clone()))
+            .or_insert_with(|| Part::new(updated_at, checked_run));
     }
 
     /// The read found a price point of the part at or after `cutoff`.
@@ -131,11 +136,13 @@ mod tests {
             touched.insert(pcode.into(), None, None);
         }
         touched.insert_priced_since("read", cutoff);
+        touched.insert("read".into(), None, None);
         touched.insert_batch_price("added", late);
         touched.insert_batch_price("added", early);
         touched.insert_batch_price("old", early);
         touched.insert_batch_price("missing", late);
-        assert!(touched.priced_since("read", cutoff) && !touched.priced_since("read", late));
+        assert!(touched.priced_since("read", cutoff), "a second read of the part keeps the first's finding");
+        assert!(!touched.priced_since("read", late));
         assert!(touched.priced_since("added", cutoff), "the newest point counts");
         assert!(touched.priced_since("added", late), "a point at the cut-off counts");
         assert!(!touched.priced_since("old", cutoff));
