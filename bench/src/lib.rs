@@ -63,7 +63,8 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
     let summary = workload::read_summary(&producer.log)?;
     let crawler_logs: Vec<PathBuf> = stack.crawlers.iter().map(|w| w.log.clone()).collect();
     let ports: Vec<u16> = stack.crawlers.iter().map(|w| w.http_port).collect();
-    let incomplete = truth::crawler_counter(&ports, "ek_crawler_incomplete_answers_total").await;
+    let incomplete = truth::counter_sum(&ports, "ek_crawler_incomplete_answers_total").await;
+    let transactions = stack.updater_transactions().await;
     let truth = if settings.check_truth {
         let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
         let expected = stack.sim_client.truth(&text).await?;
@@ -72,10 +73,17 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         None
     };
     let mut refresh = Vec::new();
+    let mut before = transactions;
     for n in 2..settings.refresh_runs + 2 {
         let run = run_producer(&stack, &config, settings.timeout, &format!("producer-run{n}.log")).await?;
         let items = workload::read_summary(&run.log)?.items;
-        refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items });
+        let after = stack.updater_transactions().await;
+        let transactions = report::Transactions {
+            committed: after.committed - before.committed,
+            retried: after.retried - before.retried,
+        };
+        before = after;
+        refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items, transactions });
     }
     let memory_after = stack.redis_used_memory().await?;
     for (key, bytes) in stack.redis_largest_keys(8).await? {
@@ -98,6 +106,7 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         overhead: joblog::overhead(&crawler_logs),
         usage,
         sim_args: settings.sim_args.join(" "),
+        transactions,
         incomplete_answers: incomplete,
         truth,
         refresh,

@@ -35,6 +35,8 @@ pub struct Measured {
     pub sim_args: String,
     /// `ek_crawler_incomplete_answers_total` over the crawlers at the end.
     pub incomplete_answers: u64,
+    /// The updaters' transactions in the first run.
+    pub transactions: Transactions,
     pub truth: Option<crate::truth::TruthCheck>,
     /// Wall time and items of each refresh run after the first, in order.
     pub refresh: Vec<RefreshRun>,
@@ -47,6 +49,21 @@ pub struct Measured {
 pub struct RefreshRun {
     pub wall_secs: f64,
     pub items: i64,
+    pub transactions: Transactions,
+}
+
+/// The updaters' transactions in one run: committed, and attempts run again (write
+/// conflicts between the updaters, outages).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Transactions {
+    pub committed: u64,
+    pub retried: u64,
+}
+
+impl std::fmt::Display for Transactions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} transactions, {} retried", self.committed, self.retried)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +112,7 @@ pub struct Report {
     /// Answers the sim cut or failed, by fault.
     pub faults: BTreeMap<String, u64>,
     pub incomplete_answers: u64,
+    pub transactions: Transactions,
     pub truth: Option<crate::truth::TruthCheck>,
     pub refresh: Vec<RefreshRun>,
     /// Redis `used_memory` (bytes) before the run and after it.
@@ -123,6 +141,7 @@ impl Report {
             faults: m.stats.by_fault.clone(),
             sim_args: m.sim_args,
             incomplete_answers: m.incomplete_answers,
+            transactions: m.transactions,
             truth: m.truth,
             refresh: m.refresh,
             redis_memory: m.redis_memory,
@@ -208,6 +227,7 @@ impl Report {
                 format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} jobs)", o.p50_ms, o.p99_ms, o.max_ms, o.jobs),
             ),
             ("products per second", format!("{:.2}", self.products_per_sec)),
+            ("updaters", self.transactions.to_string()),
         ];
         if !self.sim_args.is_empty() || !self.faults.is_empty() {
             let faults: Vec<String> = self.faults.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -222,7 +242,13 @@ impl Report {
                 .enumerate()
                 .map(|(i, run)| {
                     let ratio = ratio(run.wall_secs, self.wall_secs);
-                    format!("run {}: {:.1} s, {} items ({ratio:.2} × the first)", i + 2, run.wall_secs, run.items)
+                    format!(
+                        "run {}: {:.1} s, {} items ({ratio:.2} × the first; {})",
+                        i + 2,
+                        run.wall_secs,
+                        run.items,
+                        run.transactions
+                    )
                 })
                 .collect();
             figures.push(("**refresh runs** (same catalogue and database)", runs.join("; ")));
@@ -338,6 +364,7 @@ mod tests {
             ],
             sim_args: String::new(),
             incomplete_answers: 0,
+            transactions: Transactions::default(),
             truth: None,
         }
     }

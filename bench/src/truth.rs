@@ -86,9 +86,9 @@ fn differing_fields(got: &Part, want: &Part) -> Vec<&'static str> {
     checks.into_iter().filter(|(_, same)| !same).map(|(name, _)| name).collect()
 }
 
-/// The sum of a counter family over the crawlers' `/metrics` (0 where a crawler does not
+/// The sum of a counter family over the workers' `/metrics` (0 where a worker does not
 /// export it: a build from before the family existed).
-pub(crate) async fn crawler_counter(ports: &[u16], family: &str) -> u64 {
+pub(crate) async fn counter_sum(ports: &[u16], family: &str) -> u64 {
     let http = reqwest::Client::builder().no_proxy().build();
     let Ok(http) = http else { return 0 };
     let mut total = 0.0;

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -48,7 +49,24 @@ pub trait Retryable {
     fn retry_after(&self) -> Option<Duration> {
         None
     }
+
+    /// `true` for a conflict with another worker's concurrent write (a MongoDB write
+    /// conflict), not an outage: retried after at most [`CONTENTION_PAUSE`], without growing
+    /// the backoff or logging an outage.
+    fn is_contention(&self) -> bool {
+        false
+    }
 }
+
+/// The longest pause before retrying after contention (full jitter below it). The other
+/// writer's transaction ends within milliseconds; an outage's backoff, which doubles towards
+/// seconds, only left the batch's results waiting (a refresh run lost up to 4 s to one batch
+/// that lost six conflicts in a row).
+pub const CONTENTION_PAUSE: Duration = Duration::from_millis(20);
+
+/// Consecutive contention failures after which the retry backs off as for an outage (and
+/// says so): past this, something other than a passing transaction holds the write.
+const CONTENTION_RETRIES: u32 = 16;
 
 impl Retryable for redis::RedisError {
     fn is_retryable(&self) -> bool {
@@ -98,6 +116,8 @@ pub struct Retrier {
     failing_since: Option<Instant>,
     /// Logs the outage's start and end (off where the caller logs every attempt itself).
     log: bool,
+    /// The start of the current outage was logged (so its end is).
+    logged: bool,
 }
 
 impl Retrier {
@@ -110,6 +130,7 @@ impl Retrier {
             failures: 0,
             failing_since: None,
             log: true,
+            logged: false,
         }
     }
 
@@ -126,7 +147,7 @@ impl Retrier {
 
     /// Records a success: the end of an outage is logged, the backoff starts over.
     pub fn succeeded(&mut self) {
-        if let Some(since) = self.failing_since.take().filter(|_| self.log) {
+        if let Some(since) = self.failing_since.take().filter(|_| std::mem::take(&mut self.logged)) {
             tracing::info!(
                 what = self.what,
                 down_secs = since.elapsed().as_secs_f64(),
@@ -143,15 +164,29 @@ impl Retrier {
     pub fn failed<E: Retryable + std::error::Error + 'static>(&mut self, error: &E) -> Option<Duration> {
         self.failures += 1;
         let since = *self.failing_since.get_or_insert_with(Instant::now);
-        if self.log && self.failures == 1 && error.is_retryable() {
-            tracing::warn!(what = self.what, error = crate::error_text::chain(error), "failed: retrying with backoff");
+        let contention = error.is_retryable() && error.is_contention() && self.failures <= CONTENTION_RETRIES;
+        if contention {
+            tracing::debug!(what = self.what, error = crate::error_text::chain(error), "contention: retrying at once");
+        } else if self.log && !self.logged && error.is_retryable() {
+            self.logged = true;
+            tracing::warn!(
+                what = self.what,
+                failures = self.failures,
+                error = crate::error_text::chain(error),
+                "failed: retrying with backoff"
+            );
         }
         let out_of_attempts = self.policy.max_attempts.is_some_and(|max| self.failures >= max.max(1));
         let out_of_time = self.policy.give_up_after.is_some_and(|limit| since.elapsed() >= limit);
         if !error.is_retryable() || out_of_attempts || out_of_time {
             return None;
         }
-        Some(self.backoff.next_delay().max(error.retry_after().unwrap_or_default()))
+        let delay = if contention {
+            CONTENTION_PAUSE.mul_f64(rand::thread_rng().gen_range(0.05..=1.0))
+        } else {
+            self.backoff.next_delay()
+        };
+        Some(delay.max(error.retry_after().unwrap_or_default()))
     }
 
     /// [`Retrier::failed`], then the wait before the next attempt, cut short by shutdown.
@@ -210,6 +245,7 @@ mod tests {
     struct Flaky {
         retryable: bool,
         after: Option<Duration>,
+        contention: bool,
     }
 
     impl std::fmt::Display for Flaky {
@@ -226,6 +262,9 @@ mod tests {
         }
         fn retry_after(&self) -> Option<Duration> {
             self.after
+        }
+        fn is_contention(&self) -> bool {
+            self.contention
         }
     }
 
@@ -244,7 +283,7 @@ mod tests {
     }
 
     fn retryable() -> Flaky {
-        Flaky { retryable: true, after: None }
+        Flaky { retryable: true, after: None, contention: false }
     }
 
     #[tokio::test(start_paused = true)]
@@ -268,7 +307,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3, "three attempts in all");
 
         let calls = AtomicU32::new(0);
-        let permanent = || Flaky { retryable: false, after: None };
+        let permanent = || Flaky { retryable: false, after: None, contention: false };
         let stopped =
             retry("t", RetryPolicy::forever(MS, MS), &CancellationToken::new(), || flaky(&calls, 9, permanent)).await;
         assert!(matches!(stopped, Err(Stopped::GaveUp(_))));
@@ -289,7 +328,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retry_after_wins_over_a_shorter_backoff() {
         let calls = AtomicU32::new(0);
-        let asked = || Flaky { retryable: true, after: Some(Duration::from_secs(7)) };
+        let asked = || Flaky { retryable: true, after: Some(Duration::from_secs(7)), contention: false };
         let started = Instant::now();
         let done =
             retry("t", RetryPolicy::forever(MS, MS), &CancellationToken::new(), || flaky(&calls, 2, asked)).await;
@@ -314,6 +353,24 @@ mod tests {
             .await;
         assert_eq!(stopped, Err(Stopped::Shutdown));
         assert!(started.elapsed() <= Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn contention_is_retried_at_once_and_backs_off_only_when_it_persists() {
+        let conflict = || Flaky { retryable: true, after: None, contention: true };
+        let policy = RetryPolicy::forever(Duration::from_secs(1), Duration::from_secs(10));
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let done = retry("t", policy, &CancellationToken::new(), || flaky(&calls, CONTENTION_RETRIES, conflict)).await;
+        assert_eq!(done, Ok(CONTENTION_RETRIES));
+        // Sixteen pauses of at most 20 ms, where the outage backoff would have waited seconds.
+        assert!(started.elapsed() <= CONTENTION_PAUSE * CONTENTION_RETRIES, "{:?}", started.elapsed());
+
+        // Past the limit, the outage backoff takes over: its delays are drawn from (0, 1 s].
+        let mut retrier = Retrier::new("t", policy);
+        let pauses: Vec<Duration> = (0..CONTENTION_RETRIES + 40).filter_map(|_| retrier.failed(&conflict())).collect();
+        assert!(pauses[..CONTENTION_RETRIES as usize].iter().all(|p| *p <= CONTENTION_PAUSE));
+        assert!(pauses[CONTENTION_RETRIES as usize..].iter().any(|p| *p > CONTENTION_PAUSE * 2), "{pauses:?}");
     }
 
     #[test]

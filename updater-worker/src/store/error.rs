@@ -3,6 +3,8 @@
 
 use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 
+use common::retry::Retryable;
+
 use super::claim::ClaimError;
 
 /// A batch that could not be written. Nothing of it is committed (or, for a commit whose
@@ -21,7 +23,7 @@ pub enum StoreError {
     Transient(#[source] TransientCause),
     /// MongoDB refused the batch for a reason retrying will not change (authorisation,
     /// a bad index, ...). The batch is returned unacked; an operator must look.
-    #[error("MongoDB refused the batch: {0}")]
+    #[error("MongoDB refused the batch")]
     Refused(#[source] MongoError),
 }
 
@@ -29,6 +31,14 @@ impl StoreError {
     /// Whether the error means a server could not be reached (as opposed to refusing).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::MongoUnreachable { .. } | Self::RedisUnreachable(_))
+    }
+}
+
+/// A batch is never given up on (see `Store::write_batch`); a write conflict with the other
+/// updaters is retried at once, an outage with backoff.
+impl Retryable for StoreError {
+    fn is_contention(&self) -> bool {
+        matches!(self, Self::Transient(cause) if cause.is_contention())
     }
 }
 
@@ -45,13 +55,32 @@ impl From<Retry> for StoreError {
 /// What made a transaction attempt worth running again.
 #[derive(Debug, thiserror::Error)]
 pub enum TransientCause {
-    /// The driver's error: labelled transient, or a retryable server code.
-    #[error(transparent)]
-    Mongo(MongoError),
+    /// The driver's error: labelled transient, or a retryable server code. Its text comes
+    /// from the source, shortened by `common::error_text::chain`.
+    #[error("the driver says")]
+    Mongo(#[source] MongoError),
     /// One statement's `writeErrors` entry with a retryable code (a write conflict, a
     /// duplicate key from two concurrent upserts of one new pcode).
     #[error("write error {code}: {message}")]
     WriteError { code: i32, message: String },
+}
+
+/// Codes of a conflict with another transaction writing the same part: a write conflict, and
+/// the duplicate key of two concurrent upserts of one new pcode.
+const CONTENTION_CODES: [i32; 2] = [112, 11000];
+
+impl TransientCause {
+    /// Whether another updater's transaction, not an outage, made this attempt fail.
+    pub fn is_contention(&self) -> bool {
+        let code = match self {
+            Self::Mongo(error) => match &*error.kind {
+                ErrorKind::Command(command) => command.code,
+                _ => return false,
+            },
+            Self::WriteError { code, .. } => *code,
+        };
+        CONTENTION_CODES.contains(&code)
+    }
 }
 
 /// Why one transaction attempt ended without a commit.
@@ -112,5 +141,28 @@ pub(super) fn write_error(owner: Option<usize>, code: i32, message: &str) -> Att
             AttemptError::Entry { index, reason: format!("MongoDB refused the write ({code}): {message}") }
         }
         _ => AttemptError::Retry(Retry::Transient(TransientCause::WriteError { code, message: message.to_owned() })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command_error(code: i32) -> MongoError {
+        let command =
+            serde_json::from_value(serde_json::json!({"code": code, "codeName": "X", "errmsg": "m"})).unwrap();
+        ErrorKind::Command(command).into()
+    }
+
+    #[test]
+    fn a_write_conflict_is_contention_and_an_election_is_not() {
+        let transient = |cause| StoreError::Transient(cause);
+        assert!(transient(TransientCause::Mongo(command_error(112))).is_contention());
+        assert!(transient(TransientCause::WriteError { code: 11000, message: String::new() }).is_contention());
+        assert!(!transient(TransientCause::Mongo(command_error(10107))).is_contention(), "not primary");
+        assert!(!transient(TransientCause::WriteError { code: 91, message: String::new() }).is_contention());
+        assert!(!StoreError::Refused(command_error(112)).is_contention(), "only a transient cause");
+        // Every contention code is also retried by the transaction loop.
+        assert!(CONTENTION_CODES.iter().all(|c| RETRYABLE_CODES.contains(c)));
     }
 }

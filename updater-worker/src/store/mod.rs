@@ -25,7 +25,7 @@ pub use claim::{ClaimError, ClaimRequest, Claimer};
 pub use error::{is_unreachable, StoreError};
 pub use reachability::Reachability;
 
-use common::retry::{retry, Always, RetryPolicy};
+use common::retry::{retry, RetryPolicy};
 use error::{AttemptError, Retry};
 use tokio_util::sync::CancellationToken;
 
@@ -131,16 +131,15 @@ impl Store {
         crate::indexes::ensure_indexes(&self.parts).await
     }
 
-    /// Writes the batch, retrying transient failures and outages with backoff until it
+    /// Writes the batch, retrying write conflicts at once and outages with backoff until it
     /// commits or `shutdown` comes (`None`): a batch is never given up on, since dead-lettering
     /// good results because MongoDB is down would lose them. Cancel-safe, like
     /// [`Store::apply_batch`].
     pub async fn write_batch(&self, batch: &[Entry<'_>], shutdown: &CancellationToken) -> Option<BatchOutcome> {
         let failures = std::sync::atomic::AtomicU32::new(0);
         let written = retry("write a batch to MongoDB", WRITE_RETRY, shutdown, || async {
-            self.apply_batch(batch).await.map_err(|error| {
+            self.apply_batch(batch).await.inspect_err(|_| {
                 failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Always(error)
             })
         });
         // Cut short on shutdown: an uncommitted transaction is simply delivered again.
