@@ -38,17 +38,24 @@ does.
 Writes: an item pipeline buffers the update statements and writes them in batches of
 ``DANAWA_BATCH_SIZE`` (10) with pymongo ``bulk_write(ordered=False)``. The batches are written
 in a thread pool of ``DANAWA_DB_WRITERS`` threads (default 2, as the pipeline runs 2 updaters)
-through Twisted's ``deferToThreadPool``, so the reactor keeps downloading and parsing while a
-batch is in SecantusDB; that is what a Scrapy user does once a synchronous pipeline shows up
-as a stall of every download, and it makes the baseline the stronger one. ``-s
-DANAWA_DB_WRITERS=0`` writes synchronously in ``process_item`` instead (the
-"MongoPipeline" of Scrapy's docs, batched): every download waits while a batch is written.
+through Twisted's ``deferToThreadPool``, chosen so that the reactor keeps downloading and
+parsing while a batch is in SecantusDB, as the pipeline's crawlers keep crawling while its
+updaters write: the baseline should not lose to a stall the pipeline does not have. ``-s
+DANAWA_DB_WRITERS=0`` writes synchronously in ``process_item`` instead (the "MongoPipeline"
+of Scrapy's docs, batched), every download waiting while a batch is written; against a local
+SecantusDB that took a few ms per batch, it measured about the same at 22 products.
+
+Settings: CONCURRENT_REQUESTS 30 (and the per-domain limit with it), no download delay, no
+AutoThrottle, no robots.txt, Scrapy's default retries, log level INFO, the telnet console and
+the remote-control server off; everything else is Scrapy's default, CONCURRENT_ITEMS 100
+included (Scrapy 2.19 then starts 100 asyncio tasks per response to process its callback's
+output; ``-s CONCURRENT_ITEMS=10`` took about a quarter off the spider's CPU time here).
 
 What differs from the pipeline (on purpose: a plain spider; none of it changes which pages are
 fetched or what the final documents hold):
 
-- Requests: the category page once per category (the pipeline reads it about once per
-  category and crawler process, 10-53 reads per run, before its values are shared); no
+- Requests: the category page once per category (the pipeline's crawlers read it 27-69 times
+  per run in BENCHMARKS.md's tables, before the fleet shares its values); no
   robots.txt (one per crawler process in the pipeline); Scrapy's default retries (2 on
   5xx/408/429/timeouts, none on soft blocks) instead of the pipeline's per-request retries,
   block checks (empty or cut answers, a page served twice, ``a.num.now_on``), backoff, proxies

@@ -304,6 +304,8 @@ def one_run(args, index: int) -> dict:
             argv += ["-s", "DANAWA_LIST_WRITES=1"]
         if args.all_indexes:
             argv += ["-s", "DANAWA_ALL_INDEXES=1"]
+        for setting in args.set:
+            argv += ["-s", setting]
         db_cpu_before = cpu_seconds(db.pid)
         sim_cpu_before = cpu_seconds(sim.pid)
         # The counters cover the spider's run only (pipeline-bench resets just before the producer).
@@ -375,7 +377,8 @@ def report(r: dict, args) -> str:
     lines = [
         f"run {r['run']}: {args.products} products per category, {args.concurrency} concurrent requests, "
         f"latency {args.latency}, {args.db_writers} writer thread(s), batches of {args.batch_size}"
-        + (", list writes" if args.list_writes else "") + (", all indexes" if args.all_indexes else ""),
+        + (", list writes" if args.list_writes else "") + (", all indexes" if args.all_indexes else "")
+        + "".join(f", {setting}" for setting in args.set),
         f"  products written     {r['products']:,} ({r['discontinued']} discontinued); parts documents {r['docs']:,}",
         f"  list pages           {r['list_pages']:,} (category pages {r['category_pages']})",
         f"  HTTP requests (sim)  {r['requests']:,} ({endpoints}); {per_product:.2f} per product; "
@@ -392,8 +395,9 @@ def report(r: dict, args) -> str:
     ]
     if r["truth"] is not None:
         t = r["truth"]
-        lines.append(f"  truth check          {t['truth_parts']:,} parts in the truth: {t['differing']} differ "
-                     f"{t['differing_fields'] or ''}, {t['missing']} missing, {t['extra']} extra")
+        fields = f" {t['differing_fields']}" if t["differing_fields"] else ""
+        lines.append(f"  truth check          {t['truth_parts']:,} parts in the truth: {t['differing']} differ{fields}, "
+                     f"{t['missing']} missing, {t['extra']} extra")
         for field, text in t["examples"].items():
             lines.append(f"    {field}: {text}")
     if r["work_dir"]:
@@ -418,6 +422,8 @@ def main() -> int:
                         help="also upsert every listed variant at list time, as the pipeline's list results do")
     parser.add_argument("--all-indexes", action="store_true",
                         help="also create the pipeline's {category, sortOrder} and {isUpdating, updatedAt} indexes")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="another Scrapy setting for the spider (-s), e.g. CONCURRENT_ITEMS=10; repeatable")
     parser.add_argument("--check-truth", action="store_true",
                         help="compare every parts document with the sim's ground truth (/_sim/truth) afterwards")
     parser.add_argument("--config", default=str(REPO / "deploy/scrapConfig.json"), help="scrape config")
