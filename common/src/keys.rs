@@ -77,6 +77,18 @@ impl Keys {
         format!("{}:bootstrap:{origin}|{category_number}", self.tag)
     }
 
+    /// Held (`SET NX PX`) by the one crawler reading a category page for the fleet while
+    /// the values are not shared yet; the others wait for them instead of reading it too.
+    pub fn bootstrap_lease(&self, origin: &str, category_number: &str) -> String {
+        format!("{}:bootstrap-lease:{origin}|{category_number}", self.tag)
+    }
+
+    /// A one-entry stream the lease holder adds to when it shares the values or gives up:
+    /// the waiting crawlers block on it (`XREAD BLOCK`) rather than poll.
+    pub fn bootstrap_ready(&self, origin: &str, category_number: &str) -> String {
+        format!("{}:bootstrap-ready:{origin}|{category_number}", self.tag)
+    }
+
     /// Shared request budget (GCRA state) of all crawler replicas.
     pub fn rate_limit(&self) -> String {
         format!("{}:ratelimit", self.tag)

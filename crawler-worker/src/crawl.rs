@@ -5,6 +5,7 @@
 //! fetched is not fetched again. Answers go through the parsers and come back typed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::keys::Keys;
@@ -32,19 +33,52 @@ use common::plan::ListingRules;
 /// How long a category's bootstrap values are reused before the page is read again.
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
 
+/// How long the crawler reading a category page for the fleet holds the others back: a
+/// reader that dies delays them this long at most, and one slower than this (retries after
+/// blocks) just lets a second crawler read the page too.
+const BOOTSTRAP_LEASE: Duration = Duration::from_secs(20);
+
+/// Longest single wait for the reader (an `XREAD BLOCK`, below the Redis response timeout).
+const BOOTSTRAP_WAIT_MS: u64 = 5_000;
+
+static TAKE_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/bootstrap_take.lua")));
+static DONE_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../lua/bootstrap_done.lua")));
+
+/// A category of a site: (origin, category number).
+type CategoryKey = (String, String);
+
+/// What the fleet has for a category page.
+enum Shared {
+    Values(Box<ListBootstrap>),
+    /// Read the page: with the fleet's lease (its token), or without one (Redis failed).
+    Read(Option<String>),
+}
+
 pub(crate) struct Crawler {
     pool: Pool,
     keys: Keys,
     robots: Robots,
     pub requester: Requester,
-    bootstraps: Mutex<HashMap<(String, String), (ListBootstrap, Instant)>>,
+    bootstraps: Mutex<HashMap<CategoryKey, (ListBootstrap, Instant)>>,
+    /// One job per category resolves its values at a time in this process.
+    bootstrap_turns: Mutex<HashMap<CategoryKey, Arc<Mutex<()>>>>,
     /// How long a run's list fingerprints are kept after the last write (`--keep-for`).
     keep_for: Duration,
 }
 
 impl Crawler {
     pub(crate) fn new(pool: Pool, keys: Keys, robots: Robots, requester: Requester, keep_for: Duration) -> Self {
-        Self { pool, keys, robots, requester, bootstraps: Mutex::new(HashMap::new()), keep_for }
+        Self {
+            pool,
+            keys,
+            robots,
+            requester,
+            bootstraps: Mutex::new(HashMap::new()),
+            bootstrap_turns: Mutex::new(HashMap::new()),
+            keep_for,
+        }
     }
 
     /// A session for one job (one proxy and User-Agent, rotated after a block), with the
@@ -99,20 +133,25 @@ impl Crawler {
     }
 
     /// The category page's values: from this process's cache, else the fleet's (Redis), else
-    /// the page itself — which is then shared with the fleet.
+    /// the page itself — read by one job of one crawler for the whole fleet while the others
+    /// wait for its values: at a run's start every listing's first page asks at once, and
+    /// each used to read the page itself (53 reads of 9 pages at 35 crawlers).
     async fn bootstrap(&self, site: &Site, category: &str, session: &mut Session) -> Result<ListBootstrap, JobError> {
         let key = (site.origin().to_owned(), category.to_owned());
+        // One job of this process resolves a category at a time; the others find its values.
+        let turn = Arc::clone(self.bootstrap_turns.lock().await.entry(key.clone()).or_default());
+        let _turn = turn.lock().await;
         if let Some((values, at)) = self.bootstraps.lock().await.get(&key) {
             if at.elapsed() < BOOTSTRAP_TTL {
                 return Ok(values.clone());
             }
         }
         let values = match self.shared_bootstrap(site, category).await {
-            Some(values) => values,
-            None => {
-                let values = self.fetch_bootstrap(site, category, session).await?;
-                self.share_bootstrap(site, category, &values).await;
-                values
+            Shared::Values(values) => *values,
+            Shared::Read(lease) => {
+                let read = self.fetch_bootstrap(site, category, session).await;
+                self.share_bootstrap(site, category, lease, read.as_ref().ok()).await;
+                read?
             }
         };
         self.bootstraps.lock().await.insert(key, (values.clone(), Instant::now()));
@@ -143,17 +182,78 @@ impl Crawler {
             .await
     }
 
-    /// The fleet's cached values; a Redis hiccup or a stale format just means reading the page.
-    async fn shared_bootstrap(&self, site: &Site, category: &str) -> Option<ListBootstrap> {
-        let mut conn = self.pool.get().await.ok()?;
-        let text: Option<String> = conn.get(self.keys.bootstrap(site.origin(), category)).await.ok()?;
-        serde_json::from_str(&text?).ok()
+    /// The fleet's values, waiting while another crawler reads the page, or the lease to read
+    /// it. A Redis hiccup or a stale format just means reading the page without a lease.
+    async fn shared_bootstrap(&self, site: &Site, category: &str) -> Shared {
+        let keys = [
+            self.keys.bootstrap(site.origin(), category),
+            self.keys.bootstrap_lease(site.origin(), category),
+            self.keys.bootstrap_ready(site.origin(), category),
+        ];
+        let token = format!("{:016x}", rand::random::<u64>());
+        let lease_ms = u64::try_from(BOOTSTRAP_LEASE.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let Ok(mut conn) = self.pool.get().await else { return Shared::Read(None) };
+            let taken: redis::RedisResult<(u8, String, i64)> = TAKE_SCRIPT
+                .key(&keys[0])
+                .key(&keys[1])
+                .key(&keys[2])
+                .arg(&token)
+                .arg(lease_ms)
+                .invoke_async(&mut conn)
+                .await;
+            let (last_id, lease_left) = match taken {
+                Ok((1, text, _)) => {
+                    return serde_json::from_str(&text)
+                        .map_or(Shared::Read(None), |values| Shared::Values(Box::new(values)));
+                }
+                Ok((2, _, _)) => return Shared::Read(Some(token)),
+                Ok((_, last_id, lease_left)) => (last_id, lease_left),
+                Err(_) => return Shared::Read(None),
+            };
+            // Wakes when the reader shares its values or gives up (then one waiter takes the
+            // lease), or when its lease runs out (a reader that died). Below the Redis
+            // client's response timeout, so a long lease is waited for in several reads.
+            let block_ms = u64::try_from(lease_left.max(1)).unwrap_or(1).min(BOOTSTRAP_WAIT_MS);
+            let woken: redis::RedisResult<redis::Value> = redis::cmd("XREAD")
+                .arg("BLOCK")
+                .arg(block_ms)
+                .arg("STREAMS")
+                .arg(&keys[2])
+                .arg(&last_id)
+                .query_async(&mut conn)
+                .await;
+            if woken.is_err() {
+                return Shared::Read(None);
+            }
+        }
     }
 
-    async fn share_bootstrap(&self, site: &Site, category: &str, values: &ListBootstrap) {
-        let (Ok(mut conn), Ok(text)) = (self.pool.get().await, serde_json::to_string(values)) else { return };
-        let key = self.keys.bootstrap(site.origin(), category);
-        let _: redis::RedisResult<()> = conn.set_ex(key, text, BOOTSTRAP_TTL.as_secs()).await;
+    /// Shares what the lease holder read (nothing when the read failed), lets the lease go and
+    /// wakes the crawlers waiting for it. Without a lease (Redis failed earlier) it only shares.
+    async fn share_bootstrap(
+        &self,
+        site: &Site,
+        category: &str,
+        lease: Option<String>,
+        values: Option<&ListBootstrap>,
+    ) {
+        let text = values.and_then(|v| serde_json::to_string(v).ok()).unwrap_or_default();
+        if lease.is_none() && text.is_empty() {
+            return;
+        }
+        let Ok(mut conn) = self.pool.get().await else { return };
+        let lease_ms = u64::try_from(BOOTSTRAP_LEASE.as_millis()).unwrap_or(u64::MAX);
+        let _: redis::RedisResult<i64> = DONE_SCRIPT
+            .key(self.keys.bootstrap(site.origin(), category))
+            .key(self.keys.bootstrap_lease(site.origin(), category))
+            .key(self.keys.bootstrap_ready(site.origin(), category))
+            .arg(lease.unwrap_or_default())
+            .arg(text)
+            .arg(BOOTSTRAP_TTL.as_secs())
+            .arg(lease_ms)
+            .invoke_async(&mut conn)
+            .await;
     }
 
     /// Drops the cached values (this process's and the fleet's) after the site refused them.
