@@ -146,6 +146,8 @@ impl Crawler {
                 return Ok(values.clone());
             }
         }
+        // A job waiting for another crawler's read still counts as demand (`crate::slots`):
+        // it wants a slot the moment the values come, so this process takes no more jobs.
         let values = match self.shared_bootstrap(site, category).await {
             Shared::Values(values) => *values,
             Shared::Read(lease) => {
