@@ -78,9 +78,10 @@ pub async fn run(settings: &Settings, command: String) -> anyhow::Result<Report>
         let run = run_producer(&stack, &config, settings.timeout, &format!("producer-run{n}.log")).await?;
         let items = workload::read_summary(&run.log)?.items;
         let after = stack.updater_transactions().await;
+        // Saturating: a worker whose /metrics did not answer counts 0.
         let transactions = report::Transactions {
-            committed: after.committed - before.committed,
-            retried: after.retried - before.retried,
+            committed: after.committed.saturating_sub(before.committed),
+            retried: after.retried.saturating_sub(before.retried),
         };
         before = after;
         refresh.push(report::RefreshRun { wall_secs: run.wall.as_secs_f64(), items, transactions });

@@ -63,7 +63,6 @@ impl Stack {
         Ok(sizes)
     }
 
-    /// Redis `used_memory` in bytes (INFO memory).
     /// The updaters' committed and retried transactions so far (their `/metrics`).
     pub(crate) async fn updater_transactions(&self) -> crate::report::Transactions {
         let ports: Vec<u16> = self.updaters.iter().map(|w| w.http_port).collect();
@@ -73,6 +72,7 @@ impl Stack {
         }
     }
 
+    /// Redis `used_memory` in bytes (INFO memory).
     pub(crate) async fn redis_used_memory(&self) -> anyhow::Result<u64> {
         let client = redis::Client::open(self.redis.url()).context("Redis URL")?;
         let mut conn = client.get_multiplexed_async_connection().await.context("connecting to Redis")?;

@@ -36,7 +36,7 @@ const BOOTSTRAP_TTL: Duration = Duration::from_secs(600);
 /// How long the crawler reading a category page for the fleet holds the others back: a
 /// reader that dies delays them this long at most, and one slower than this (retries after
 /// blocks) just lets a second crawler read the page too.
-const BOOTSTRAP_LEASE: Duration = Duration::from_secs(20);
+const BOOTSTRAP_LEASE_MS: u64 = 20_000;
 
 /// Longest single wait for the reader (an `XREAD BLOCK`, below the Redis response timeout).
 const BOOTSTRAP_WAIT_MS: u64 = 5_000;
@@ -193,7 +193,6 @@ impl Crawler {
             self.keys.bootstrap_ready(site.origin(), category),
         ];
         let token = format!("{:016x}", rand::random::<u64>());
-        let lease_ms = u64::try_from(BOOTSTRAP_LEASE.as_millis()).unwrap_or(u64::MAX);
         loop {
             let Ok(mut conn) = self.pool.get().await else { return Shared::Read(None) };
             let taken: redis::RedisResult<(u8, String, i64)> = TAKE_SCRIPT
@@ -201,7 +200,7 @@ impl Crawler {
                 .key(&keys[1])
                 .key(&keys[2])
                 .arg(&token)
-                .arg(lease_ms)
+                .arg(BOOTSTRAP_LEASE_MS)
                 .invoke_async(&mut conn)
                 .await;
             let (last_id, lease_left) = match taken {
@@ -245,7 +244,6 @@ impl Crawler {
             return;
         }
         let Ok(mut conn) = self.pool.get().await else { return };
-        let lease_ms = u64::try_from(BOOTSTRAP_LEASE.as_millis()).unwrap_or(u64::MAX);
         let _: redis::RedisResult<i64> = DONE_SCRIPT
             .key(self.keys.bootstrap(site.origin(), category))
             .key(self.keys.bootstrap_lease(site.origin(), category))
@@ -253,7 +251,7 @@ impl Crawler {
             .arg(lease.unwrap_or_default())
             .arg(text)
             .arg(BOOTSTRAP_TTL.as_secs())
-            .arg(lease_ms)
+            .arg(BOOTSTRAP_LEASE_MS)
             .invoke_async(&mut conn)
             .await;
     }
